@@ -1,2 +1,3 @@
 /* X-macro list of subcommands: add one line per cli/cmd_<name>.c (no include guard on purpose). */
 X(version)
+X(bench)
