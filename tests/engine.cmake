@@ -22,3 +22,14 @@ foreach(fx tiny-fp32 tiny-bf16)
            $<TARGET_FILE:engine_tool> ${LJ_FIXTURES}/models/${fx})
   set_tests_properties(engine_cli_${fx} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+
+# Generality: fixtures of other shapes made by tools/make-engine-fixtures.sh (spec.json beside each).
+file(GLOB _engine_fx LIST_DIRECTORIES true ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/g-*)
+foreach(dir ${_engine_fx})
+  get_filename_component(fx ${dir} NAME)
+  add_test(NAME engine_parity_${fx} COMMAND engine_parity ${dir} 2)
+  add_test(NAME engine_state_${fx} COMMAND engine_state ${dir})
+  set_tests_properties(engine_parity_${fx} engine_state_${fx} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+add_test(NAME engine_cli_g-tied-bias COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/engine_cli.sh ${LJ_LONGJAM}
+         $<TARGET_FILE:engine_tool> ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/g-tied-bias)
