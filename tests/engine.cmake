@@ -33,3 +33,7 @@ foreach(dir ${_engine_fx})
 endforeach()
 add_test(NAME engine_cli_g-tied-bias COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/engine_cli.sh ${LJ_LONGJAM}
          $<TARGET_FILE:engine_tool> ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/g-tied-bias)
+
+lj_test_program(engine_badinput SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_badinput.c LIBS lj_engine)
+add_test(NAME engine_badinput COMMAND engine_badinput ${LJ_FIXTURES}/models/tiny-fp32)
+set_tests_properties(engine_badinput PROPERTIES SKIP_RETURN_CODE 77)
