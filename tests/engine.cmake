@@ -37,3 +37,6 @@ add_test(NAME engine_cli_g-tied-bias COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/en
 lj_test_program(engine_badinput SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_badinput.c LIBS lj_engine)
 add_test(NAME engine_badinput COMMAND engine_badinput ${LJ_FIXTURES}/models/tiny-fp32)
 set_tests_properties(engine_badinput PROPERTIES SKIP_RETURN_CODE 77)
+
+lj_test_program(engine_ops SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_ops.c LIBS lj_kernels ${MATH_LIB})
+add_test(NAME engine_ops COMMAND engine_ops)
