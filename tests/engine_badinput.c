@@ -199,6 +199,13 @@ int main(int argc, char **argv) {
     expect_load_error("index names a missing shard", tpath("shards"),
                       NEEDLES("model.safetensors.index.json", "model-00002-of-00002.safetensors", "does not exist"));
 
+    /* the same tensor in two shards */
+    CHECK(mkdir(tpath("dup"), 0700) == 0);
+    write_bytes(tpath("dup/config.json"), config, strlen(config));
+    write_bytes(tpath("dup/a.safetensors"), good, good_len);
+    write_bytes(tpath("dup/b.safetensors"), good, good_len);
+    expect_load_error("tensor in two shards", tpath("dup"), NEEDLES("is in both", "dup/a.safetensors", "dup/b.safetensors"));
+
     /* ---- config.json ---- */
     lj_config c;
     CHECK(config_parse("{\"vocab_size\": 10, \"intermediate_size\": 4, \"num_hidden_layers\": 1, "
