@@ -40,3 +40,6 @@ set_tests_properties(engine_badinput PROPERTIES SKIP_RETURN_CODE 77)
 
 lj_test_program(engine_ops SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_ops.c LIBS lj_kernels ${MATH_LIB})
 add_test(NAME engine_ops COMMAND engine_ops)
+
+lj_test_program(engine_sampler SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_sampler.c LIBS lj_engine)
+add_test(NAME engine_sampler COMMAND engine_sampler)
