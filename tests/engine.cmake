@@ -43,3 +43,5 @@ add_test(NAME engine_ops COMMAND engine_ops)
 
 lj_test_program(engine_sampler SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/engine_sampler.c LIBS lj_engine)
 add_test(NAME engine_sampler COMMAND engine_sampler)
+add_test(NAME engine_info_jamba_v0.1 COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/engine_info.sh ${LJ_LONGJAM}
+         ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/config-jamba-v0.1)
