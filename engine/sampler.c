@@ -12,8 +12,7 @@ struct lj_sampler {
     lj_sampler_params p;
     size_t vocab;
     uint64_t state;
-    int32_t *order;   /* [vocab] ids sorted by probability */
-    double *prob;     /* [vocab] */
+    struct cand { double p; int32_t id; } *c;   /* [vocab] sorted by probability */
 };
 
 void lj_sampler_defaults(const lj_generation_config *g, lj_sampler_params *p) {
@@ -34,17 +33,15 @@ int lj_sampler_new(const lj_sampler_params *p, size_t vocab, lj_sampler **out, c
     s->p = *p;
     s->vocab = vocab;
     s->state = p->seed;
-    s->order = malloc(vocab * sizeof *s->order);
-    s->prob = malloc(vocab * sizeof *s->prob);
-    if (!s->order || !s->prob) { lj_sampler_free(s); return lj_errf(err, errlen, "sampler: out of memory"); }
+    s->c = malloc(vocab * sizeof *s->c);
+    if (!s->c) { lj_sampler_free(s); return lj_errf(err, errlen, "sampler: out of memory"); }
     *out = s;
     return 0;
 }
 
 void lj_sampler_free(lj_sampler *s) {
     if (!s) return;
-    free(s->order);
-    free(s->prob);
+    free(s->c);
     free(s);
 }
 
@@ -56,11 +53,10 @@ static double uniform(lj_sampler *s) {   /* splitmix64 → [0, 1) */
     return (double)(z >> 11) / 9007199254740992.0;
 }
 
-static const double *cmp_prob;
 static int cmp_desc(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (cmp_prob[x] != cmp_prob[y]) return cmp_prob[x] > cmp_prob[y] ? -1 : 1;
-    return x < y ? -1 : 1;
+    const struct cand *x = a, *y = b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return x->id < y->id ? -1 : 1;
 }
 
 int32_t lj_sampler_sample(lj_sampler *s, const float *logits) {
@@ -73,27 +69,23 @@ int32_t lj_sampler_sample(lj_sampler *s, const float *logits) {
     }
     double mx = logits[0];
     for (size_t i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
-    for (size_t i = 0; i < V; i++) {
-        s->prob[i] = exp(((double)logits[i] - mx) / s->p.temperature);
-        s->order[i] = (int32_t)i;
-    }
-    cmp_prob = s->prob;   /* one model is driven by one thread (model.h) */
-    qsort(s->order, V, sizeof *s->order, cmp_desc);
+    for (size_t i = 0; i < V; i++) s->c[i] = (struct cand){exp(((double)logits[i] - mx) / s->p.temperature), (int32_t)i};
+    qsort(s->c, V, sizeof *s->c, cmp_desc);
     size_t keep = V;
     if (s->p.top_k > 0 && (size_t)s->p.top_k < keep) keep = (size_t)s->p.top_k;
     double total = 0;
-    for (size_t i = 0; i < keep; i++) total += s->prob[s->order[i]];
+    for (size_t i = 0; i < keep; i++) total += s->c[i].p;
     if (s->p.top_p < 1) {   /* smallest prefix whose mass reaches top_p */
         double acc = 0;
         for (size_t i = 0; i < keep; i++) {
-            acc += s->prob[s->order[i]];
+            acc += s->c[i].p;
             if (acc >= s->p.top_p * total) { keep = i + 1; total = acc; break; }
         }
     }
     double u = uniform(s) * total, acc = 0;
     for (size_t i = 0; i < keep; i++) {
-        acc += s->prob[s->order[i]];
-        if (u < acc) return s->order[i];
+        acc += s->c[i].p;
+        if (u < acc) return s->c[i].id;
     }
-    return s->order[keep - 1];
+    return s->c[keep - 1].id;
 }
