@@ -2,3 +2,4 @@
 X(version)
 X(bench)
 X(extract)
+X(ingest)

@@ -51,6 +51,14 @@ int ingest_html(const char *name, const void *data, size_t len, const ingest_opt
 int ingest_text(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                 char *err, size_t errlen);
 
+/* PDF reading order (pdf_layout.c). A glyph box, laid out as poppler's PopplerRectangle. */
+typedef struct ingest_rect { double x1, y1, x2, y2; } ingest_rect;
+/* Receives one line in reading order; returns false to stop (out of memory). */
+typedef bool (*pdf_line_fn)(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1);
+/* Orders a page's text (poppler_page_get_text) into lines from its glyph boxes (one per character,
+ * nr of them). Returns false on out of memory. */
+bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line_fn emit, void *ctx);
+
 /* Normalises a UTF-8 string (NFKC when compat, else NFC); invalid bytes become U+FFFD first.
  * Returns a malloc'd string (caller frees) or NULL on OOM. */
 char *ingest_normalize(const char *s, size_t n, bool compat, size_t *outlen);

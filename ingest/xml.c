@@ -258,7 +258,9 @@ static bool el_start(xs *s, const char *name, bool empty, attr_fn get, void *act
     fr.visible = (f & F_SHOW) ? true : (f & F_HIDE) ? false : pvis;
     fr.spaced = (f & F_SPACED) != 0;
     snprintf(fr.name, sizeof fr.name, "%s", name);
-    if (f & F_BLOCK) fr.block = true;
+    bool in_inline = parent && !parent->block;   /* inside an inline element: all inline */
+    if (in_inline && !(f & F_BR)) { fr.block = false; fr.spaced = fr.spaced || parent->spaced; f &= ~(unsigned)F_CELL; }
+    else if (f & F_BLOCK) fr.block = true;
     else if (f & (F_INLINE | F_CELL | F_SPACE | F_BR)) fr.block = false;
     else { fr.auto_class = true; fr.block = !(parent && parent->has_text); }
     if (fr.visible) {
@@ -267,6 +269,7 @@ static bool el_start(xs *s, const char *name, bool empty, attr_fn get, void *act
         else if (!s->pending && ib_cur_has_text(s->b)) {
             if (f & F_CELL) ib_text(s->b, " | ", 3);
             else if ((f & F_SPACE) || (parent && parent->spaced)) ib_text(s->b, " ", 1);
+
         }
     }
     if (!push(s, fr)) { s->b->oom = true; return false; }
@@ -441,12 +444,13 @@ done:
     if (b->oom) return lj_errf(err, errlen, "out of memory");
     if (ret < 0 || x.fatal) {
         if (x.msg[0] && (strstr(x.msg, "ntity") || strstr(x.msg, "amplification") || strstr(x.msg, "loop")))
-            return lj_errf(err, errlen, "XML refused at line %d: %s (entity expansion limit)", x.line, x.msg);
+            return lj_errf(err, errlen, "XML refused at line %d: entity expansion refused (billion-laughs protection): %s",
+                           x.line, x.msg);
         return lj_errf(err, errlen, "malformed XML at line %d: %s", x.line, x.msg[0] ? x.msg : "parse error");
     }
     if (x.count) ib_warn(b, "%d XML error(s), first at line %d: %s", x.count, x.line, x.msg);
     if (!have_root) return lj_errf(err, errlen, "no XML root element");
-    ib_warn(b, "xml schema: %s", schema_names[s.sc]);
+    (void)schema_names;
     return 0;
 }
 
