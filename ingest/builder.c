@@ -85,6 +85,13 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
     bool pending_space = false;
     while (i < nl) {
         int32_t cp;
+        unsigned char c0 = (unsigned char)norm[i];
+        if (c0 >= 0x20 && c0 < 0x7F && c0 != ' ') {   /* printable ASCII: the common case */
+            if (pending_space) { out[o++] = ' '; pending_space = false; }
+            out[o++] = (char)c0;
+            i++;
+            continue;
+        }
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)norm + i, (utf8proc_ssize_t)(nl - i), &cp);
         if (k <= 0) { i++; continue; }   /* cannot happen after normalisation; skip defensively */
         i += (size_t)k;
@@ -120,6 +127,16 @@ void ib_break(ib *b) {
     if (!p) { b->oom = true; return; }
     if (n == 0) { free(p); return; }
     size_t sep = b->len ? 2 : 0;
+    if (b->sink) {
+        /* streaming: hand the paragraph over and keep only the offsets */
+        int pf = b->cur_page_first ? b->cur_page_first : b->page;
+        if (b->sink(b->sink_ctx, p, n, pf, b->page) != 0) { b->sink_failed = true; b->over_limit = true; }
+        b->len += sep + n;
+        free(p);
+        for (int i = 0; i < b->npages; i++)
+            if (b->page_start[i] == (size_t)-1) b->page_start[i] = b->len - n;
+        return;
+    }
     if (!grow((void **)&b->buf, &b->cap, b->len + sep + n + 1, 1) ||
         !grow((void **)&b->paras, &b->capp, b->np + 1, sizeof *b->paras)) {
         free(p); b->oom = true; return;
@@ -201,6 +218,17 @@ size_t ingest_utf8_len(const unsigned char *s, size_t n) {
 }
 
 char *ingest_normalize(const char *s, size_t n, bool compat, size_t *outlen) {
+    /* ASCII is invariant under NFC and NFKC: copy it (most paragraphs of most documents) */
+    size_t a = 0;
+    while (a < n && (unsigned char)s[a] < 0x80) a++;
+    if (a == n) {
+        char *c = malloc(n + 1);
+        if (!c) return NULL;
+        memcpy(c, s, n);
+        c[n] = 0;
+        *outlen = n;
+        return c;
+    }
     /* replace invalid bytes by U+FFFD so that utf8proc never fails on input */
     size_t bad = 0;
     for (size_t i = 0; i < n;) {

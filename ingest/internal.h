@@ -26,6 +26,8 @@ typedef struct ib {
     size_t *page_start; int npages; size_t cappages;
     char **warn; size_t nw, capw;
     size_t limit;                         /* max document bytes (0 = none) */
+    ingest_para_fn sink; void *sink_ctx;  /* streaming: paragraphs go here instead of buf */
+    bool sink_failed;
     bool oom, over_limit;
 } ib;
 

@@ -435,6 +435,7 @@ static int run_reader(const char *name, xmlTextReaderPtr r, size_t insize, const
     }
 done:
     free(s.st);
+    if (b->sink_failed) return lj_errf(err, errlen, "output failed");
     if (refused_url[0])
         return lj_errf(err, errlen, "external entity '%s' refused (XXE protection: no external entities are loaded)",
                        refused_url);
