@@ -11,7 +11,7 @@ if(CAIRO_FOUND)
   add_executable(ingest_make_pdfs ${_ingest_dir}/make_pdfs.c)
   target_link_libraries(ingest_make_pdfs PRIVATE PkgConfig::CAIRO)
   lj_test_program(test_ingest_pdf SOURCES ${_ingest_dir}/test_ingest_pdf.c LIBS lj_ingest)
-  add_test(NAME ingest_pdf COMMAND bash -c "set -e; d=$1; rm -rf $d; mkdir -p $d; $2 $d; $3 $d" _
+  add_test(NAME ingest_pdf COMMAND bash -c "set -e; d=$1; rm -rf $d; mkdir -p $d; ASAN_OPTIONS=detect_leaks=0 $2 $d; $3 $d" _
            ${CMAKE_CURRENT_BINARY_DIR}/ingest_pdfs $<TARGET_FILE:ingest_make_pdfs> $<TARGET_FILE:test_ingest_pdf>)
   set_tests_properties(ingest_pdf PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 else()

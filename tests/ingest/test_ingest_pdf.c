@@ -66,6 +66,26 @@ int main(int argc, char **argv) {
         CHECK(strstr(d.text, "Proceedings of the Test Society, Volume 7"));
     ingest_doc_free(&d);
 
+    /* damaged copies of columns.pdf: text or a clear error, never a crash */
+    size_t pn;
+    char *pdf = lj_read_file(path_of("columns.pdf"), &pn, err, sizeof err);
+    if (pdf) {
+        char *buf = malloc(pn);
+        unsigned s = 99;
+        for (int it = 0; it < 40; it++) {
+            memcpy(buf, pdf, pn);
+            for (int k = 0; k < 1 + it % 16; k++) { s = s * 1103515245u + 12345u; buf[(s >> 8) % pn] = (char)(s >> 20); }
+            size_t len = pn;
+            if (it % 4 == 3) { s = s * 1103515245u + 12345u; len = (s >> 8) % pn; }
+            err[0] = 0;
+            int r = ingest_extract_mem("damaged.pdf", buf, len, NULL, &d, err, sizeof err);
+            CHECKF(r == 0 || strstr(err, "damaged.pdf:"), "iteration %d: error without a name: '%s'", it, err);
+            ingest_doc_free(&d);
+        }
+        free(buf);
+        free(pdf);
+    }
+
     expect_error("image-only.pdf", "image-only PDF");
     expect_error("blank.pdf", "empty PDF");
     expect_error("encrypted.pdf", "encrypted PDF");
