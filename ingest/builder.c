@@ -48,6 +48,8 @@ void ib_text(ib *b, const char *s, size_t n) {
     b->cur[b->curlen] = 0;
 }
 
+void ib_pre(ib *b) { b->cur_pre = true; }
+
 bool ib_cur_has_text(const ib *b) {
     for (size_t i = 0; i < b->curlen; i++) {
         unsigned char c = (unsigned char)b->cur[i];
@@ -78,6 +80,7 @@ static bool is_space_cp(int32_t cp) {
 static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
     size_t nl;
     char *norm = ingest_normalize(s, n, b->mode == IB_COLLAPSE, &nl);
+    bool collapse = b->mode == IB_COLLAPSE && !b->cur_pre;
     if (!norm) return NULL;
     char *out = malloc(nl + 1);
     if (!out) { free(norm); return NULL; }
@@ -86,7 +89,7 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
     while (i < nl) {
         int32_t cp;
         unsigned char c0 = (unsigned char)norm[i];
-        if (c0 >= 0x20 && c0 < 0x7F && c0 != ' ') {   /* printable ASCII: the common case */
+        if (c0 > 0x20 && c0 < 0x7F) {   /* printable ASCII: the common case */
             if (pending_space) { out[o++] = ' '; pending_space = false; }
             out[o++] = (char)c0;
             i++;
@@ -96,18 +99,19 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
         if (k <= 0) { i++; continue; }   /* cannot happen after normalisation; skip defensively */
         i += (size_t)k;
         if (invisible(cp)) continue;
-        if (b->mode == IB_COLLAPSE) {
+        if (collapse) {
             if (is_space_cp(cp)) { pending_space = o > 0; continue; }
             if (pending_space) { out[o++] = ' '; pending_space = false; }
             o += put_cp(out + o, cp);
         } else {
             if (cp == '\n') {
                 while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t')) o--;   /* trailing spaces */
-                if (o > 0) out[o++] = '\n';
+                if (o > 0) out[o++] = '\n';   /* leading blank lines dropped */
                 continue;
             }
+            if (cp == '\r') continue;
             if (cp == '\t') { out[o++] = '\t'; continue; }
-            if (is_space_cp(cp)) { if (o > 0 && out[o - 1] != '\n') out[o++] = ' '; continue; }
+            if (is_space_cp(cp)) { out[o++] = ' '; continue; }   /* indentation matters here */
             o += put_cp(out + o, cp);
         }
     }
@@ -120,10 +124,11 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
 
 void ib_break(ib *b) {
     if (ib_failed(b)) return;
-    if (!ib_cur_has_text(b)) { b->curlen = 0; return; }
+    if (!ib_cur_has_text(b)) { b->curlen = 0; b->cur_pre = false; return; }
     size_t n;
     char *p = clean_para(b, b->cur, b->curlen, &n);
     b->curlen = 0;
+    b->cur_pre = false;
     if (!p) { b->oom = true; return; }
     if (n == 0) { free(p); return; }
     size_t sep = b->len ? 2 : 0;

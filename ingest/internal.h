@@ -28,6 +28,7 @@ typedef struct ib {
     size_t limit;                         /* max document bytes (0 = none) */
     ingest_para_fn sink; void *sink_ctx;  /* streaming: paragraphs go here instead of buf */
     bool sink_failed;
+    bool cur_pre;                         /* the open paragraph is preformatted: keep its lines */
     bool oom, over_limit;
 } ib;
 
@@ -35,6 +36,7 @@ void ib_init(ib *b, ib_mode mode);
 void ib_free(ib *b);
 void ib_text(ib *b, const char *s, size_t n);    /* append raw UTF-8 to the open paragraph */
 void ib_break(ib *b);                            /* close the open paragraph (no-op when empty) */
+void ib_pre(ib *b);                              /* the open paragraph is preformatted (code, verse) */
 bool ib_cur_has_text(const ib *b);               /* open paragraph has non-space text */
 void ib_page(ib *b, int page);                   /* page `page` (1-based) starts here */
 void ib_warn(ib *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -65,7 +65,7 @@ static void test_xml(void) {
                 "A prose paragraph with a spelling fix and a hyphenated word across a line break.\n\nLast paragraph.");
     expect_text("docbook.xml", &o,
                 "DocBook Sample\n\nGetting Started\n\nRun the make command.\n\nItem one.\n\nItem two.\n\n"
-                "int main(void) { return 0; }");
+                "int main(void) {\n    return 0;\n}");
     expect_text("page.html", &o,
                 "Main Heading\n\nA paragraph with bold and a link.\n\nSecond paragraph\n\nafter a break.\n\nc1 | c2");
     expect_text("generic.xml", &o, "Foo\n\nBar\n\nSome mixed content here.");
