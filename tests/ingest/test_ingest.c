@@ -157,7 +157,25 @@ static void test_windows(void) {
     CHECKF(nw == 9, "overlap nw %zu", nw);
     for (size_t i = 0; nw == 9 && i < nw; i++) CHECK(w[i].tok_start == 7 * i && w[i].ntokens == 14);
     free(w);
+    /* an overlap smaller than a paragraph starts the next window inside the previous one's last
+     * paragraph, at a word: "d e f." repeated */
+    CHECK(ingest_windows(&d, count_words, &calls, 20, 3, &w, &nw, err, sizeof err) == 0);
+    CHECKF(nw >= 3 && w[1].ntokens == 17 && !strncmp(d.text + w[1].byte_start, "d e f.\n\nw2", 10),
+           "nw %zu, w1 %zu tokens at '%.12s'", nw, nw > 1 ? w[1].ntokens : 0, nw > 1 ? d.text + w[1].byte_start : "");
+    CHECK(nw >= 2 && w[0].byte_end - 6 == w[1].byte_start && w[1].tok_start == 11);
+    for (size_t i = 0; i < nw; i++) CHECK(w[i].ntokens <= 20 && (i == 0 || w[i].byte_start < w[i - 1].byte_end));
+    CHECK(w[nw - 1].byte_end == d.len);
+    free(w);
     CHECK(ingest_windows(&d, count_words, &calls, 20, 20, &w, &nw, err, sizeof err) != 0);   /* overlap >= window */
+    ingest_doc_free(&d);
+
+    /* a paragraph too big to share a window with the overlap: no creeping, the next window starts
+     * after the previous one */
+    const char two[] = "a b c d e f g\n\n1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19";
+    CHECK(ingest_extract_mem("two.txt", two, sizeof two - 1, NULL, &d, err, sizeof err) == 0);
+    CHECK(ingest_windows(&d, count_words, &calls, 20, 5, &w, &nw, err, sizeof err) == 0);
+    CHECKF(nw == 2 && w[0].ntokens == 7 && w[1].ntokens == 19, "nw %zu", nw);
+    free(w);
     ingest_doc_free(&d);
 
     /* a giant paragraph: 5 sentences of 10 words → sentence units; then a 45-word run-on sentence */
