@@ -19,6 +19,21 @@ check "billion laughs exit 1" '[ $rc = 1 ] && grep -q "billion-laughs" "$TMP/err
 check "missing file" '[ $rc = 1 ] && grep -q "missing.pdf" "$TMP/err"'
 "$LJ" extract 2>/dev/null; check "no file is usage" '[ $? = 2 ]'
 
+# the bundled real samples
+for f in "$SAMPLES"/*; do
+  case "$f" in *.md) continue;; esac
+  "$LJ" extract "$f" > "$TMP/sample.txt" 2> "$TMP/err"; rc=$?
+  check "sample $(basename "$f")" '[ $rc = 0 ] && [ -s "$TMP/sample.txt" ]'
+done
+"$LJ" extract "$SAMPLES/gettysburg.tei.xml" > "$TMP/g.txt"
+check "tei sample text" 'grep -q "^Four score and seven years ago our fathers brought forth on this continent, a new nation, conceived in Liberty" "$TMP/g.txt" && ! grep -q "TEI encoding" "$TMP/g.txt"'
+"$LJ" extract "$SAMPLES/zlib_how.html" > "$TMP/z.txt"
+check "html pre keeps lines" 'grep -q "^#include <string.h>$" "$TMP/z.txt"'
+"$LJ" extract "$SAMPLES/shared-mime-info-spec.pdf" > "$TMP/s.txt"
+check "pdf running header removed" '[ "$(grep -c "Shared MIME-info Database" "$TMP/s.txt")" -le 3 ] && grep -q "^1.2. What is this spec?$" "$TMP/s.txt"'
+"$LJ" extract --keep-furniture "$SAMPLES/shared-mime-info-spec.pdf" > "$TMP/s2.txt"
+check "pdf header kept on request" '[ "$(grep -c "Shared MIME-info Database" "$TMP/s2.txt")" -ge 10 ]'
+
 # ingest needs the tokenizer; skip that part when this build has none
 "$LJ" ingest "$T/tei.xml" --tokenizer "$FIX/tokenizers/mistral/tokenizer.json" -o "$TMP/w.jsonl" 2> "$TMP/err"
 if grep -q "no tokenizer" "$TMP/err"; then
