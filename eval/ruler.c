@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "engine/chat.h"
 
 extern const char *const ruler_adjectives[], *const ruler_nouns[], *const ruler_verbs[];
 extern const size_t ruler_adjectives_n, ruler_nouns_n, ruler_verbs_n;
@@ -37,25 +38,37 @@ const ruler_task *ruler_task_find(const char *name) {
 
 /* ---- chat template ------------------------------------------------------------------------ */
 
-/* TODO(engine/chat.h): render through the engine's Jamba chat template once it lands on main. */
-static const char CHAT_TEMPLATE[] =
-    "<|startoftext|><|bom|><|user|> {user}<|eom|><|bom|><|assistant|>{assistant_prefix}";
-
-const char *eval_chat_template_text(void) { return CHAT_TEMPLATE; }
-
-uint64_t eval_chat_template_hash(void) {   /* FNV-1a 64 */
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = CHAT_TEMPLATE; *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ull; }
-    return h;
+/* The engine's Jamba chat template (engine/chat.h) with one user message and the generation
+ * prompt; RULER's answer prefix follows the assistant tag, as RULER appends it after its model
+ * template. */
+char *eval_chat_render(const char *user, const char *assistant_prefix) {
+    lj_chat_message m = {"user", user};
+    char *out = NULL, err[256];
+    size_t n;
+    if (chat_format(&m, 1, LJ_CHAT_JAMBA, 1, &out, &n, err, sizeof err)) return NULL;
+    if (!assistant_prefix || !*assistant_prefix) return out;
+    sbuf b = {0};
+    sb_add(&b, out, n);
+    sb_str(&b, assistant_prefix);
+    free(out);
+    return sb_take(&b);
 }
 
-char *eval_chat_render(const char *user, const char *assistant_prefix) {
-    sbuf b = {0};
-    sb_str(&b, "<|startoftext|><|bom|><|user|> ");
-    sb_str(&b, user);
-    sb_str(&b, "<|eom|><|bom|><|assistant|>");
-    if (assistant_prefix) sb_str(&b, assistant_prefix);
-    return sb_take(&b);
+/* The template as rendered for a placeholder conversation: what the JSON records and hashes. */
+const char *eval_chat_template_text(void) {
+    static char text[512];
+    if (!text[0]) {
+        char *r = eval_chat_render("{user}", "{answer_prefix}");
+        snprintf(text, sizeof text, "%s", r ? r : "?");
+        free(r);
+    }
+    return text;
+}
+
+uint64_t eval_chat_template_hash(void) {   /* FNV-1a 64 of eval_chat_template_text() */
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = eval_chat_template_text(); *p; p++) { h ^= (unsigned char)*p; h *= 1099511628211ull; }
+    return h;
 }
 
 /* ---- deterministic random numbers (splitmix64) ----------------------------------------------- */
