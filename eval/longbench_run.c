@@ -208,17 +208,21 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
     fclose(f);
     if (pf) fclose(pf);
     if (!rc) {
-        json_t *sum = eval_summary(samples, "dataset", NULL);
+        json_t *sum = eval_summary(samples, "dataset", NULL, 0);
         eval_table_print(out, sum, "dataset");
-        json_t *by_bucket = eval_summary(samples, "dataset", "bucket");
-        if (json_array_size(json_object_get(by_bucket, "cols")) > 1 ||
-            (json_array_size(json_object_get(by_bucket, "cols")) == 1 &&
-             strcmp(json_string_value(json_array_get(json_object_get(by_bucket, "cols"), 0)), "score"))) {
+        json_t *by_bucket = eval_summary(samples, "dataset", "bucket", 1);
+        if (json_array_size(json_object_get(by_bucket, "rows"))) {
             fprintf(out, "\nLongBench-E length buckets (words/characters as in the data's \"length\"):\n\n");
             eval_table_print(out, by_bucket, "dataset");
         }
         if (v2) {
-            json_t *by_diff = eval_summary(samples, "dataset", "difficulty"), *by_len = eval_summary(samples, "dataset", "length");
+            json_t *v2s = json_array();
+            size_t i;
+            json_t *x;
+            json_array_foreach(samples, i, x)
+                if (!strcmp(json_string_value(json_object_get(x, "dataset")), "longbench_v2")) json_array_append(v2s, x);
+            json_t *by_diff = eval_summary(v2s, "dataset", "difficulty", 1), *by_len = eval_summary(v2s, "dataset", "length", 1);
+            json_decref(v2s);
             fprintf(out, "\nLongBench v2 by difficulty:\n\n");
             eval_table_print(out, by_diff, "dataset");
             fprintf(out, "\nLongBench v2 by length:\n\n");

@@ -28,7 +28,7 @@ static void col_name(json_t *v, char *buf, size_t n) {
     else snprintf(buf, n, "score");
 }
 
-json_t *eval_summary(json_t *samples, const char *group_key, const char *col_key) {
+json_t *eval_summary(json_t *samples, const char *group_key, const char *col_key, int require_col) {
     json_t *sums = json_object(), *counts = json_object(), *cols = json_object();
     size_t i;
     json_t *s;
@@ -36,6 +36,7 @@ json_t *eval_summary(json_t *samples, const char *group_key, const char *col_key
         const char *g = json_string_value(json_object_get(s, group_key));
         json_t *sc = json_object_get(s, "score");
         if (!g || !json_is_number(sc)) continue;
+        if (require_col && col_key && !json_object_get(s, col_key)) continue;
         char c[64];
         col_name(col_key ? json_object_get(s, col_key) : NULL, c, sizeof c);
         json_object_set_new(cols, c, json_true());

@@ -12,9 +12,10 @@
 
 /* Mean of "score" (times 100) over samples, grouped by the string field group_key (rows) and the
  * integer/string field col_key (columns; NULL = one column "score"). Rows/columns appear sorted
- * (columns numerically when integers); an "average" row (mean over rows) closes the table. Returns
+ * (columns numerically when integers); samples without col_key go to a column "score", or are
+ * left out when require_col; an "average" row (mean over rows) closes the table. Returns
  * {"rows": [...], "cols": [...], "cells": {row: {col: value}}, "counts": ...}. */
-json_t *eval_summary(json_t *samples, const char *group_key, const char *col_key);
+json_t *eval_summary(json_t *samples, const char *group_key, const char *col_key, int require_col);
 /* Prints the summary as a markdown table. */
 void eval_table_print(FILE *f, json_t *summary, const char *row_title);
 

@@ -127,7 +127,7 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
     }
     if (pf) fclose(pf);
     if (!rc) {
-        json_t *sum = eval_summary(samples, "task", "length");
+        json_t *sum = eval_summary(samples, "task", "length", 1);
         eval_table_print(out, sum, "task");
         json_t *settings = eval_settings_common(&o->m, r);
         json_t *lens = json_array(), *tn = json_array();

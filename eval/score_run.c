@@ -129,7 +129,7 @@ int eval_score_run(const char *path, const char *output, const char *plot, FILE 
     free(line);
     fclose(f);
     if (!json_array_size(samples)) { json_decref(samples); return lj_errf(err, errlen, "%s: no scorable lines (%zu skipped)", path, skipped); }
-    json_t *sum = eval_summary(samples, "group", any_len ? "length" : NULL);
+    json_t *sum = eval_summary(samples, "group", any_len ? "length" : NULL, 0);
     eval_table_print(out, sum, "dataset / task");
     int rc = 0;
     if (output) {

@@ -13,7 +13,8 @@ References (pip install rouge rouge-score fuzzywuzzy python-Levenshtein):
   fuzz_ratio, code_sim   fuzzywuzzy.fuzz.ratio (python-Levenshtein backend), LongBench code_sim_score
   classification, retrieval, retrieval_zh, count   LongBench metrics.py
 
-Usage: python3 tools/make_eval_metric_cases.py [--seed S] [--n N] > tests/eval/metric_cases.jsonl
+Usage: python3 tools/make_eval_metric_cases.py [--seed S] [--n N] \
+           [--score-cases tests/eval/score_preds.jsonl tests/eval/score_expected.json] > tests/eval/metric_cases.jsonl
 """
 import argparse
 import json
@@ -108,7 +109,7 @@ def count_score(prediction, ground_truth, **kwargs):
     return float(final_score)
 
 
-def retrieval_score(prediction, ground_truth, pattern=r'Paragraph (\d+)'):
+def retrieval_score(prediction, ground_truth, pattern=r"Paragraph (\d+)", **kwargs):
     matches = re.findall(pattern, ground_truth)
     ground_truth_id = matches[0]
     numbers = re.findall(r"\d+", prediction)
@@ -210,7 +211,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--n", type=int, default=300, help="pairs per metric family")
+    ap.add_argument("--score-cases", nargs=2, metavar=("PRED_JSONL", "EXPECTED_JSON"),
+                    help="also write `longjam eval score` cases and LongBench/RULER's aggregate results")
     a = ap.parse_args()
+    if a.score_cases:
+        make_score_cases(a.seed, *a.score_cases)
     rng = random.Random(a.seed)
 
 
@@ -296,6 +301,69 @@ def main():
         emit("retrieval", pred=pred, ref=ref, score=retrieval_score(pred, ref))
         emit("retrieval_zh", pred=pred, ref="段落" + gid, score=retrieval_score(pred, "段落" + gid, r'段落(\d+)'))
         emit("count", pred=pred, ref=gid, score=count_score(pred, gid))
+
+
+# ---- `longjam eval score` cases: prediction files in LongBench / RULER format, with the per-dataset
+# results LongBench's eval.py scorer() and RULER's evaluate (string_match_all/part) give. ----
+def make_score_cases(seed, path_jsonl, path_expected):
+    rng = random.Random(seed)
+    dataset2metric = {
+        "hotpotqa": lambda p, g, **k: f1_score(p, g), "triviaqa": lambda p, g, **k: f1_score(p, g),
+        "gov_report": rouge_score, "samsum": rouge_score, "trec": classification_score,
+        "passage_retrieval_en": retrieval_score, "passage_count": count_score, "lcc": code_sim_score,
+    }
+    lines, expected = [], {}
+    for ds, metric in dataset2metric.items():
+        preds, answers, classes = [], [], ["Location", "City", "Number", "Date", "Human", "Individual"]
+        for _ in range(12):
+            if ds == "trec":
+                ans = [rng.choice(classes)]
+                pred = rng.choice(["", "\n"]) + " ".join(rng.choice(classes) for _ in range(rng.randint(0, 2))) + rng.choice(["", "\nLocation"])
+            elif ds in ("passage_retrieval_en",):
+                ans = ["Paragraph %d" % rng.randint(1, 30)]
+                pred = "Paragraph %d" % rng.randint(1, 30) if rng.random() < 0.5 else ans[0]
+            elif ds == "passage_count":
+                ans = [str(rng.randint(1, 20))]
+                pred = rng.choice([ans[0], str(rng.randint(1, 20)), "%s or %s" % (ans[0], rng.randint(1, 20))])
+            elif ds == "lcc":
+                ans = ["return self.value"]
+                pred = rng.choice(["# note\nreturn self.value", "return value", "```\nreturn self.val\n```", ""])
+            else:
+                p, g = pair(rng)
+                ans = [g] + ([perturb(rng, g)] if rng.random() < 0.5 else [])
+                pred = p + (rng.choice(["", "\nsecond line"]) if ds in ("triviaqa", "samsum") else "")
+            preds.append(pred)
+            answers.append(ans)
+            lines.append({"dataset": ds, "pred": pred, "answers": ans, "all_classes": classes if ds == "trec" else None})
+        # LongBench eval.py scorer()
+        total = 0.
+        for prediction, ground_truths in zip(preds, answers):
+            score = 0.
+            if ds in ["trec", "triviaqa", "samsum", "lsht"]:
+                prediction = prediction.lstrip('\n').split('\n')[0]
+            for ground_truth in ground_truths:
+                score = max(score, metric(prediction, ground_truth, all_classes=classes))
+            total += score
+        expected[ds] = round(100 * total / len(preds), 2)
+    # RULER tasks (string_match_all; qa -> part), per task and length
+    for task in ("niah_single_1", "vt", "qa_1"):
+        for length in (4096, 8192):
+            preds, refs = [], []
+            for _ in range(6):
+                r = [str(rng.randint(1000000, 9999999)) for _ in range(rng.randint(1, 3))]
+                pred = " ".join(x for x in r if rng.random() < 0.6) + rng.choice(["", " \x01 ", "\n"])
+                preds.append(pred)
+                refs.append(r)
+                lines.append({"task": task, "length": length, "prediction": pred, "outputs": r})
+            # RULER evaluate.py: postprocess_pred then the metric over all samples
+            pp = [re.sub(r'[\x00-\x1f]', '\n', p.strip()).strip() for p in preds]
+            fn = string_match_part if task.startswith("qa") else string_match_all
+            expected["%s@%d" % (task, length)] = round(sum(fn(p, r) for p, r in zip(pp, refs)) / len(pp) * 100, 2)
+    with open(path_jsonl, "w") as f:
+        for l in lines:
+            f.write(json.dumps({k: v for k, v in l.items() if v is not None}, ensure_ascii=False) + "\n")
+    with open(path_expected, "w") as f:
+        json.dump(expected, f, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":
