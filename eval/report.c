@@ -10,6 +10,9 @@
 #ifdef LONGJAM_HAVE_CAIRO
 #include <cairo.h>
 #endif
+#ifdef LONGJAM_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
 
 static int cmp_json_str(const void *a, const void *b) {
     return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
@@ -218,6 +221,10 @@ int eval_plot_png(const char *path, json_t *sum, const char *title, const char *
     cairo_status_t st = cairo_surface_write_to_png(sf, path);
     cairo_destroy(cr);
     cairo_surface_destroy(sf);
+    cairo_debug_reset_static_data();   /* drop cairo's and fontconfig's caches (leak checkers) */
+#ifdef LONGJAM_HAVE_FONTCONFIG
+    FcFini();
+#endif
     free(x);
     if (st != CAIRO_STATUS_SUCCESS) return lj_errf(err, errlen, "%s: cannot write the PNG: %s", path, cairo_status_to_string(st));
     return 0;
