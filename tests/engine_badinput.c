@@ -239,6 +239,10 @@ int main(int argc, char **argv) {
                        sizeof err) == 0);
     CHECK(c.mamba_dt_rank == 3 && c.num_key_value_heads == 8 && c.head_dim == 5 && c.mamba_d_inner == 80);
     CHECK(c.mamba_conv_bias && !c.mamba_proj_bias && !c.tie_word_embeddings && c.rms_norm_eps == 1e-6);
+    CHECK(c.num_experts_per_tok == 2 && c.attn_layer_period == 8 && c.attn_layer_offset == 4 && c.expert_layer_period == 2);
+    CHECK(c.expert_layer_offset == 1 && c.mamba_d_state == 16 && c.mamba_d_conv == 4 && c.mamba_expand == 2);
+    CHECK(c.max_position_embeddings == 262144 && c.pad_token_id == 0 && c.bos_token_id == 1);
+    CHECK(c.initializer_range == 0.02 && c.router_aux_loss_coef == 0.001 && c.attention_dropout == 0.0);
     CHECK(c.n_eos == 2 && c.eos_token_id[1] == 7 && config_is_eos(&c, 7) && !config_is_eos(&c, 3));
     CHECK(config_layer_is_attention(&c, 4) && !config_layer_is_attention(&c, 5) && !config_layer_is_moe(&c, 1));
 
