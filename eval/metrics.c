@@ -1,5 +1,6 @@
 /* Official-scorer-compatible metrics; see metrics.h. Each function names the Python it mirrors. */
 #include "eval/metrics.h"
+#include "eval/porter.h"
 #include "eval/pytext.h"
 
 #include <math.h>
@@ -292,8 +293,9 @@ done:
 
 /* ---- Google rouge-score -------------------------------------------------------------------- */
 
-/* tokenize(text, None): lower, [^a-z0-9]+ -> " ", split, keep ^[a-z0-9]+$ = runs of [a-z0-9]. */
-static span *google_tokens(const char *text, py_str *low, size_t *n) {
+/* tokenize(text, stemmer): lower, [^a-z0-9]+ -> " ", split, stem tokens longer than 3 when
+ * stemming, keep ^[a-z0-9]+$ (= the runs of [a-z0-9]). Spans point into *low. */
+static span *google_tokens(const char *text, int stem, py_str *low, size_t *n) {
     py_str raw;
     *n = 0;
     if (py_decode(text, strlen(text), &raw)) return NULL;
@@ -302,14 +304,32 @@ static span *google_tokens(const char *text, py_str *low, size_t *n) {
     if (rc) return NULL;
     span *t = malloc((low->n + 1) * sizeof *t);
     if (!t) return NULL;
-    size_t i = 0;
+    size_t i = 0, w = 0;   /* stemmed tokens are written back into low at w (never longer) */
+    char in[64], out[72];
     while (i < low->n) {
         uint32_t c = low->c[i];
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
             size_t b = i;
             while (i < low->n && ((low->c[i] >= 'a' && low->c[i] <= 'z') || (low->c[i] >= '0' && low->c[i] <= '9'))) i++;
-            t[*n].p = low->c + b;
-            t[(*n)++].n = i - b;
+            size_t len = i - b;
+            if (stem && len > 3) {
+                char *ib = len < sizeof in ? in : malloc(len + 1), *ob = len + 8 <= sizeof out ? out : malloc(len + 8);
+                if (!ib || !ob) { if (ib != in) free(ib); if (ob != out) free(ob); free(t); return NULL; }
+                for (size_t k = 0; k < len; k++) ib[k] = (char)low->c[b + k];
+                size_t sl = porter_stem(ib, len, ob);
+                if (sl > len) sl = len;   /* cannot happen: Porter never lengthens a word */
+                for (size_t k = 0; k < sl; k++) low->c[w + k] = (uint32_t)(unsigned char)ob[k];
+                if (ib != in) free(ib);
+                if (ob != out) free(ob);
+                t[*n].p = low->c + w;
+                t[(*n)++].n = sl;
+                w += sl;
+            } else {
+                memmove(low->c + w, low->c + b, len * sizeof *low->c);
+                t[*n].p = low->c + w;
+                t[(*n)++].n = len;
+                w += len;
+            }
         } else i++;
     }
     return t;
@@ -341,7 +361,7 @@ static int ngram_overlap(const uint32_t *tid, size_t tn, const uint32_t *pid, si
     return 0;
 }
 
-int metric_rouge_google(const char *type, const char *target, const char *pred, metric_prf *out) {
+int metric_rouge_google(const char *type, const char *target, const char *pred, int use_stemmer, metric_prf *out) {
     memset(out, 0, sizeof *out);
     int lcs_kind = !strcmp(type, "rougeL");
     long N = 0;
@@ -353,7 +373,7 @@ int metric_rouge_google(const char *type, const char *target, const char *pred, 
     }
     py_str lt = {0}, lp = {0};
     size_t tn, pn;
-    span *tt = google_tokens(target, &lt, &tn), *pt = google_tokens(pred, &lp, &pn);
+    span *tt = google_tokens(target, use_stemmer, &lt, &tn), *pt = google_tokens(pred, use_stemmer, &lp, &pn);
     uint32_t *ids = NULL;
     int rc = -1;
     if (!tt || !pt) goto done;

@@ -3,7 +3,7 @@
  *   - LongBench rouge_score: the `rouge` package (pltrdy, 1.0.1) Rouge().get_scores(avg=True)
  *     ["rouge-l"]["f"], including its sentence split on '.', set-based union LCS, and the
  *     exceptions LongBench turns into 0 (empty hypothesis/reference, Python's recursion limit)
- *   - Google rouge-score (rouge_scorer.RougeScorer, use_stemmer=False): rouge1, rouge2, rougeL
+ *   - Google rouge-score (rouge_scorer.RougeScorer, with or without stemming): rouge1, rouge2, rougeL
  *   - RULER string_match_all / string_match_part (per sample, as a fraction in [0, 1])
  *   - fuzzywuzzy fuzz.ratio with python-Levenshtein (Indel ratio), LongBench code_sim_score
  *   - LongBench classification_score, retrieval_score (en/zh), count_score
@@ -34,9 +34,10 @@ typedef struct metric_prf {
     double precision, recall, fmeasure;
 } metric_prf;
 
-/* Google rouge-score, RougeScorer([type], use_stemmer=False).score(target, prediction):
- * type "rouge1", "rouge2" (any "rougeN") or "rougeL". Returns -1 for an unknown type. */
-int metric_rouge_google(const char *type, const char *target, const char *pred, metric_prf *out);
+/* Google rouge-score, RougeScorer([type], use_stemmer).score(target, prediction): type "rouge1",
+ * "rouge2" (any "rougeN") or "rougeL"; use_stemmer applies NLTK's Porter stemmer to tokens longer
+ * than 3 characters, as rouge-score does. Returns -1 for an unknown type. */
+int metric_rouge_google(const char *type, const char *target, const char *pred, int use_stemmer, metric_prf *out);
 
 /* RULER postprocess_pred: strip, control characters (\x00-\x1f) to '\n', strip. malloc'd. */
 char *metric_ruler_postprocess(const char *pred);

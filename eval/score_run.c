@@ -6,6 +6,7 @@
 #include "eval/ruler.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,12 @@ static int score_named(const char *metric, const char *pred, const char *const *
         if (!strcmp(metric, "qa_f1") || !strcmp(metric, "squad_f1") || !strcmp(metric, "qa_f1_score")) s = metric_qa_f1(pred, refs[i]);
         else if (!strcmp(metric, "exact_match") || !strcmp(metric, "squad_em")) s = metric_exact_match(pred, refs[i]);
         else if (!strcmp(metric, "rouge_score") || !strcmp(metric, "longbench_rouge")) s = metric_rouge_l_longbench(pred, refs[i], NULL);
-        else if (!strncmp(metric, "rouge", 5) && !metric_rouge_google(metric, refs[i], pred, &p)) s = p.fmeasure;
+        else if (!strncmp(metric, "rouge", 5) && strstr(metric, "_stem")) {
+            char t[16];
+            snprintf(t, sizeof t, "%.*s", (int)(strstr(metric, "_stem") - metric), metric);
+            if (metric_rouge_google(t, refs[i], pred, 1, &p)) return -1;
+            s = p.fmeasure;
+        } else if (!strncmp(metric, "rouge", 5) && !metric_rouge_google(metric, refs[i], pred, 0, &p)) s = p.fmeasure;
         else if (!strcmp(metric, "code_sim") || !strcmp(metric, "code_sim_score")) s = metric_code_sim(pred, refs[i]);
         else if (!strcmp(metric, "fuzz_ratio")) s = metric_fuzz_ratio(pred, refs[i]) / 100.0;
         else return -1;

@@ -9,6 +9,8 @@ References (pip install rouge rouge-score fuzzywuzzy python-Levenshtein):
                          ["rouge-l"]["f"], 0.0 when it raises; called from a scorer() frame as
                          LongBench's eval.py does (the recursion limit matters for long sentences)
   rouge1/rouge2/rougeL   rouge_score.rouge_scorer.RougeScorer([t], use_stemmer=False).score(ref, pred)
+  rouge*_stem            the same with use_stemmer=True (NLTK PorterStemmer, NLTK_EXTENSIONS mode)
+  porter                 nltk.stem.porter.PorterStemmer().stem(word) (pred = word, ref = stem)
   string_match_all/part  RULER scripts/eval/synthetic/constants.py, for one sample (fraction)
   fuzz_ratio, code_sim   fuzzywuzzy.fuzz.ratio (python-Levenshtein backend), LongBench code_sim_score
   classification, retrieval, retrieval_zh, count   LongBench metrics.py
@@ -26,7 +28,10 @@ from collections import Counter
 
 from fuzzywuzzy import fuzz
 from rouge import Rouge
+from nltk.stem.porter import PorterStemmer
 from rouge_score import rouge_scorer
+
+HAYSTACK = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "samples", "haystack", "licenses.txt")
 
 
 # ---- SQuAD v1.1 evaluate script (functions as published) ----
@@ -227,19 +232,48 @@ def main():
 
     # rouge package (LongBench) and Google rouge-score on the same pairs
     scorers = {t: rouge_scorer.RougeScorer([t], use_stemmer=False) for t in ("rouge1", "rouge2", "rougeL")}
+    scorers.update({t + "_stem": rouge_scorer.RougeScorer([t], use_stemmer=True) for t in ("rouge1", "rouge2", "rougeL")})
     pairs = [pair(rng) for _ in range(a.n)]
+    long_pairs = []
     # long sentences around Python's recursion limit, with and without sentence breaks
     for k in (985, 989, 990, 991, 992, 1000):
         s = long_sentence(rng, k, vocab=1) if rng.random() < 0.5 else " ".join("u%d" % i for i in range(k))
-        pairs.append((s, s))
+        long_pairs.append((s, s))
     for k in (400, 600, 1200):
-        pairs.append((long_sentence(rng, k), long_sentence(rng, k // 2)))
-        pairs.append((long_sentence(rng, k // 3) + ". " + long_sentence(rng, k), long_sentence(rng, k)))
-    ROUGE_PAIRS.extend(pairs)
-    for p, g in pairs:
+        long_pairs.append((long_sentence(rng, k), long_sentence(rng, k // 2)))
+        long_pairs.append((long_sentence(rng, k // 3) + ". " + long_sentence(rng, k), long_sentence(rng, k)))
+    ROUGE_PAIRS.extend(pairs + long_pairs)
+    def emit_google(p, g):
+        # one line per pair: {type: [precision, recall, fmeasure]} for every scorer
+        res = {}
         for t, sc in scorers.items():
-            s = sc.score(g, p)[t]
-            emit(t, pred=p, ref=g, score=s.fmeasure, precision=s.precision, recall=s.recall)
+            s = sc.score(g, p)[t.replace("_stem", "")]
+            res[t] = [s.precision, s.recall, s.fmeasure]
+        emit("rouge_google", pred=p, ref=g, scores=res)
+
+    for p, g in pairs:
+        emit_google(p, g)
+
+    # NLTK Porter stemmer (rouge-score's use_stemmer=True): words of the licence haystack and
+    # suffixed variants, and stemmed ROUGE on sentences made of them
+    stemmer = PorterStemmer()
+    base = sorted(set(re.findall(r"[a-z0-9]+", open(HAYSTACK).read().lower())))
+    suffixes = ["", "s", "es", "ies", "ed", "ied", "ing", "ly", "ness", "ful", "fully", "ational", "ization",
+                "alli", "bli", "logi", "ement", "ence", "ance", "ism", "ous", "ive", "ize", "iciti", "able",
+                "ll", "eed", "y", "yy", "ying"]
+    words = set(base[::3]) | {"sky", "skies", "dying", "lying", "tying", "news", "innings", "outings", "cannings",
+                         "howe", "proceed", "exceed", "succeed", "agreed", "feed", "bled", "hopping", "filing",
+                         "sized", "happy", "yyyy", "syzygy", "ay", "by", "yet", "toy", "boyish", "playing"}
+    for w in base[::40]:
+        for suf in suffixes:
+            words.add(w + suf)
+    for w in sorted(words):
+        emit("porter", pred=w, ref=stemmer.stem(w), score=1.0)
+    stem_words = sorted(words)
+    for _ in range(a.n):
+        p = " ".join(rng.choice(stem_words) for _ in range(rng.randint(0, 20)))
+        g = perturb(rng, p) if rng.random() < 0.6 else " ".join(rng.choice(stem_words) for _ in range(rng.randint(0, 20)))
+        emit_google(p, g)
 
     # RULER
     for _ in range(a.n):
