@@ -175,7 +175,7 @@ int32_t tok_token_to_id(const lj_tokenizer *t, const char *token) {
 
 const char *tok_id_to_token(const lj_tokenizer *t, int32_t id) {
     if (id < 0 || (size_t)id >= t->vocab_size) return NULL;
-    if (t->added_by_id[id] >= 0) return t->added[t->added_by_id[id]].content;
+    if (t->added_by_id[id] >= 0) return t->added[t->added_by_id[id]].pattern;   /* normalized form, as HF */
     if ((size_t)id < t->bpe.n_vocab) return t->bpe.id_to_tok[id];
     return NULL;
 }
@@ -409,8 +409,14 @@ int tok_decode_n(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_s
         if (id < 0 || (size_t)id >= t->vocab_size) continue;            /* unknown ids are skipped, as HF */
         int32_t a = t->added_by_id[id];
         if (a >= 0) {
-            if (skip_special && t->added[a].special) continue;
-            toks[m] = t->added[a].content; lens[m++] = t->added[a].len;
+            /* as `tokenizers`: a normalized added token decodes from its normalized form, and
+             * "special" is decided by that string */
+            const tk_added *ad = &t->added[a];
+            if (skip_special) {
+                int32_t k = tk_strmap_get(&t->added_map, ad->pattern, ad->pattern_len);
+                if (k >= 0 && t->added[k].special) continue;
+            }
+            toks[m] = ad->pattern; lens[m++] = ad->pattern_len;
         } else if ((size_t)id < t->bpe.n_vocab && t->bpe.id_to_tok[id]) {
             /* a model token whose text is also a special added token is skipped too */
             int32_t k = skip_special ? tk_strmap_get(&t->added_map, t->bpe.id_to_tok[id], t->bpe.tok_len[id]) : -1;
