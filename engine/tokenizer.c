@@ -131,6 +131,7 @@ int tok_load(const char *path, lj_tokenizer **out, char *err, size_t errlen) {
     char ebuf[LJ_ERRLEN];
     if (!err) { err = ebuf; errlen = sizeof ebuf; }
     *out = NULL;
+    tk_bytelevel_init();
     lj_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return lj_errf(err, errlen, "out of memory");
     if (tk_load_json(t, path, err, errlen)) { tok_free(t); return -1; }
@@ -191,7 +192,8 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
                          char *err, size_t errlen) {
     size_t bad = tk_utf8_invalid_at(text, len);
     if (bad != (size_t)-1) return lj_errf(err, errlen, "invalid UTF-8 at byte offset %zu", bad);
-    if (tk_buf_append(arena, text, len)) return lj_errf(err, errlen, "out of memory");
+    /* room for the text, its normalized copy and pre-tokenizer output without regrowing */
+    if (tk_buf_reserve(arena, len * 4 + 64) || tk_buf_append(arena, text, len)) return lj_errf(err, errlen, "out of memory");
     tk_pieces raw = {0}, norm = {0};
     int rc = -1;
     size_t first_len = 0;

@@ -96,6 +96,9 @@ void tk_pretok_free(tk_pretok *pt);
 extern const pcre2_code *tk_bytelevel_regex(void);
 /* GPT-2 bytes_to_unicode: UTF-8 of the char for byte b (1 or 2 bytes). */
 void tk_bytelevel_char(uint8_t b, char out[2], size_t *len);
+/* The same as a table (filled by tk_bytelevel_init, which tok_load calls). */
+extern uint8_t tk_bl_utf8[256][2], tk_bl_len[256];
+void tk_bytelevel_init(void);
 int tk_bytelevel_byte(uint32_t c);        /* inverse: byte for char, or -1 */
 
 /* ---- BPE model (engine/tokenizer_bpe.c) -------------------------------------------------------- */

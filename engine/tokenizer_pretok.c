@@ -213,15 +213,28 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
         } else if (tn && segs_push(sg, 0, tn, 0)) return -1;
         /* map all of tmp into the arena once; sub-pieces point into the mapped text */
         size_t base = arena->len;
+        if (tk_buf_reserve(arena, tn * 2 + 1)) return -1;
+        if (!pt->use_regex) {               /* one piece: no offset map needed */
+            char *o = arena->p + arena->len;
+            for (size_t i = 0; i < tn; i++) {
+                uint8_t b = (uint8_t)t[i];
+                o[0] = (char)tk_bl_utf8[b][0]; o[1] = (char)tk_bl_utf8[b][1];
+                o += tk_bl_len[b];
+            }
+            size_t mapped_z = 0;
+            for (size_t i = 0; i < z && i < tn; i++) mapped_z += tk_bl_len[(uint8_t)t[i]];
+            size_t n = (size_t)(o - (arena->p + base));
+            arena->len += n;
+            arena->p[arena->len] = 0;
+            return n ? tk_pieces_push(out, base, n, -1, mapped_z) : 0;
+        }
         size_t *map = malloc((tn + 1) * sizeof *map);   /* byte offset in tmp -> offset in mapped */
         if (!map) return -1;
-        if (tk_buf_reserve(arena, tn * 2 + 1)) { free(map); return -1; }
         for (size_t i = 0; i < tn; i++) {
             map[i] = arena->len - base;
-            char u[2]; size_t k;
-            tk_bytelevel_char((uint8_t)t[i], u, &k);
-            memcpy(arena->p + arena->len, u, k);
-            arena->len += k;
+            uint8_t b = (uint8_t)t[i];
+            memcpy(arena->p + arena->len, tk_bl_utf8[b], 2);
+            arena->len += tk_bl_len[b];
         }
         map[tn] = arena->len - base;
         arena->p[arena->len] = 0;

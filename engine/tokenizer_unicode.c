@@ -230,6 +230,8 @@ static uint32_t byte_to_char[256];
 static int16_t char_to_byte[324];
 static pthread_once_t bytemap_once = PTHREAD_ONCE_INIT;
 
+uint8_t tk_bl_utf8[256][2], tk_bl_len[256];
+
 static void bytemap_init(void) {
     uint32_t extra = 0;
     for (int i = 0; i < 324; i++) char_to_byte[i] = -1;
@@ -237,8 +239,13 @@ static void bytemap_init(void) {
         int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
         byte_to_char[b] = printable ? (uint32_t)b : 256 + extra++;
         char_to_byte[byte_to_char[b]] = (int16_t)b;
+        char u[4];
+        tk_bl_len[b] = (uint8_t)tk_utf8_put(byte_to_char[b], u);
+        memcpy(tk_bl_utf8[b], u, tk_bl_len[b]);
     }
 }
+
+void tk_bytelevel_init(void) { pthread_once(&bytemap_once, bytemap_init); }
 
 void tk_bytelevel_char(uint8_t b, char out[2], size_t *len) {
     pthread_once(&bytemap_once, bytemap_init);
