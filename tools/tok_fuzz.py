@@ -56,6 +56,8 @@ def variants():
     bl("bytelevel-strip", lambda j: j.update(normalizer={"type": "Strip", "strip_left": True, "strip_right": False}))
     bl("bytelevel-roberta", lambda j: j.update(post_processor={"type": "RobertaProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|pad|>", 1], "trim_offsets": True, "add_prefix_space": True}))
     bl("bytelevel-bert", lambda j: j.update(post_processor={"type": "BertProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|pad|>", 1]}))
+    bl("empty-affixes", lambda j: j["model"].update(continuing_subword_prefix="", end_of_word_suffix=""))
+    bl("bytelevel-ignore-merges", lambda j: j["model"].update(ignore_merges=True))
     bl("bytelevel-nodecoder", lambda j: j.update(decoder=None))
     bl("bytelevel-seqpost", lambda j: j.update(post_processor={"type": "Sequence", "processors": [{"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
         {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
