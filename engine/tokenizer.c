@@ -189,7 +189,7 @@ int tok_is_special(const lj_tokenizer *t, int32_t id) {
 /* ---- encode ---------------------------------------------------------------------------------------------- */
 /* Steps 1-3: the pieces the model will see (added tokens carry their id). */
 static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk_buf *arena, tk_pieces *out,
-                         char *err, size_t errlen) {
+                         int threads, char *err, size_t errlen) {
     size_t bad = tk_utf8_invalid_at(text, len);
     if (bad != (size_t)-1) return lj_errf(err, errlen, "invalid UTF-8 at byte offset %zu", bad);
     /* room for the text, its normalized copy and pre-tokenizer output without regrowing */
@@ -216,7 +216,7 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
         if (split_added(t, &t->trie_norm, arena, &p, &norm)) goto oom;
     }
     if (t->pretok) {
-        if (tk_pretokenize(t->pretok, arena, &norm, out, err, errlen)) goto done;
+        if (tk_pretokenize(t->pretok, arena, &norm, out, threads, err, errlen)) goto done;
     } else {
         for (size_t i = 0; i < norm.n; i++)
             if (tk_pieces_push(out, norm.v[i].off, norm.v[i].len, norm.v[i].id, norm.v[i].z)) goto oom;
@@ -329,7 +329,7 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_ids ids = {0};
     int rc = -1;
     double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
-    if (encode_pieces(t, text, len, &arena, &ps, err, errlen)) goto done;
+    if (encode_pieces(t, text, len, &arena, &ps, threads, err, errlen)) goto done;
     if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
     if (threads <= 1 || len < (1u << 16)) {
         tk_scratch *sc = tk_scratch_new();

@@ -57,6 +57,8 @@ typedef struct tk_pattern {
 /* Calls fn(start, end, ctx) for each non-overlapping match in s[0..n), left to right. */
 typedef int (*tk_match_fn)(size_t start, size_t end, void *ctx);
 int tk_pattern_each(const tk_pattern *p, const char *s, size_t n, tk_match_fn fn, void *ctx);
+/* The same callbacks in the same order, the search spread over `threads` threads (long texts). */
+int tk_pattern_each_par(const tk_pattern *p, const char *s, size_t n, int threads, tk_match_fn fn, void *ctx);
 int tk_pattern_compile_regex(tk_pattern *p, const char *src, char *err, size_t errlen);
 void tk_pattern_free(tk_pattern *p);
 
@@ -91,7 +93,7 @@ typedef struct tk_pretok {
 } tk_pretok;
 /* Pre-tokenizes the pieces of `in` (added tokens pass through) into `out`; new text goes to arena. */
 int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_pieces *out,
-                   char *err, size_t errlen);
+                   int threads, char *err, size_t errlen);
 void tk_pretok_free(tk_pretok *pt);
 extern const pcre2_code *tk_bytelevel_regex(void);
 /* GPT-2 bytes_to_unicode: UTF-8 of the char for byte b (1 or 2 bytes). */

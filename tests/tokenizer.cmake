@@ -26,3 +26,6 @@ set_tests_properties(tokenizer_cli PROPERTIES SKIP_RETURN_CODE 77)
 
 add_test(NAME tokenizer_prompt COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_prompt.sh ${LJ_LONGJAM} ${LJ_FIXTURES})
 set_tests_properties(tokenizer_prompt PROPERTIES SKIP_RETURN_CODE 77)
+
+lj_test_program(tokenizer_regex_par SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_regex_par.c LIBS lj_engine)
+add_test(NAME tokenizer_regex_par COMMAND tokenizer_regex_par)
