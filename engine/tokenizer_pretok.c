@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "common/error.h"
 
@@ -109,7 +110,13 @@ static int segs_by_pattern(const tk_pattern *pat, int invert, const char *s, siz
     return 0;
 }
 
-static int pred_digit(uint32_t c, const tk_pretok *pt) { (void)pt; return c >= '0' && c <= '9'; }
+/* Rust char::is_numeric: general categories Nd, Nl, No (not only ASCII digits) */
+static int pred_digit(uint32_t c, const tk_pretok *pt) {
+    (void)pt;
+    if (c < 0x80) return c >= '0' && c <= '9';
+    int cat = utf8proc_category((utf8proc_int32_t)c);
+    return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+}
 static int pred_space(uint32_t c, const tk_pretok *pt) { (void)pt; return tk_is_whitespace(c); }
 static int pred_punct(uint32_t c, const tk_pretok *pt) { (void)pt; return tk_is_punctuation(c); }
 static int pred_delim(uint32_t c, const tk_pretok *pt) { return c == pt->rep_char; }

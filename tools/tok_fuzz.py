@@ -24,7 +24,7 @@ T = os.path.join(ROOT, "tests", "tokenizer")
 FRAGS = ["hello", "world", "The", " the", "license", "GNU", "  ", " ", "\n", "\t", "\r\n", "é", "e\u0301",
          "ﬁ", "①", "İ", "ΣΑΣ", "ß", "日本", "👨‍👩‍👧", "🇫🇷", "\u00a0", "\u3000", "123", "4", "0.5", ",", ".", "!?",
          "'s", "'LL", "_", "-", "##", "</w>", "▁", "▁▁", "<0x41>", "\x00", "\x7f", "\u200b", "a", "b", "ab",
-         "software", "free", "(c)", "http://x.org/a?b=c", "Привет", "مرحبا"]
+         "software", "free", "²", "½", "٣", "Ⅻ", "ⓐ", "〇", "(c)", "http://x.org/a?b=c", "Привет", "مرحبا"]
 
 
 def rand_text(rng, specials):
