@@ -283,6 +283,7 @@ static void *par_run(void *arg) {
     par_job *j = arg;
     tk_scratch *sc = tk_scratch_new();
     if (!sc) { j->rc = lj_errf(j->err, sizeof j->err, "out of memory"); return NULL; }
+    tk_scratch_enable_l1(sc);
     if (!j->rest) {
         j->rc = model_pieces(j->t, j->arena, j->v, j->a, j->b, &j->ids, sc, j->err, sizeof j->err);
         tk_scratch_free(sc);
@@ -368,6 +369,7 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     if (!par) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
+        if (len >= 8192) tk_scratch_enable_l1(sc);
         int r = model_pieces(t, &arena, ps.v, 0, ps.n, &ids, sc, err, errlen);
         tk_scratch_free(sc);
         if (r) goto done;

@@ -269,9 +269,10 @@ typedef uint64_t hent;
 #define L1_KEY 22
 #define L1_IDS 6
 typedef struct l1_entry { uint64_t hash; uint8_t klen, nids; char key[L1_KEY]; int32_t ids[L1_IDS]; } l1_entry;
-struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; l1_entry *l1; };
+struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; l1_entry *l1; int l1_on; };
 
 tk_scratch *tk_scratch_new(void) { return calloc(1, sizeof(tk_scratch)); }
+void tk_scratch_enable_l1(tk_scratch *s) { s->l1_on = 1; }
 void tk_scratch_free(tk_scratch *s) { if (s) { free(s->syms); free(s->heap); free(s->l1); free(s); } }
 
 static inline int hent_less(hent a, hent b) { return a < b; }
@@ -426,7 +427,7 @@ static int encode_segment(const tk_bpe *m, const char *w, size_t n, int first, i
     l1_entry *e = NULL;
     if (cacheable) {
         h = tk_hash(w, n);
-        if (n <= L1_KEY) {
+        if (n <= L1_KEY && sc->l1_on) {
             if (!sc->l1) sc->l1 = calloc(L1_SLOTS, sizeof *sc->l1);
             if (sc->l1) {
                 e = &sc->l1[(h >> 20) & (L1_SLOTS - 1)];

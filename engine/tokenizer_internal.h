@@ -137,6 +137,8 @@ typedef struct tk_bpe {
 /* Per-thread scratch space for BPE merging. */
 typedef struct tk_scratch tk_scratch;
 tk_scratch *tk_scratch_new(void);
+/* Turns on the per-thread word cache (worth its 230 KB only for long texts). */
+void tk_scratch_enable_l1(tk_scratch *s);
 void tk_scratch_free(tk_scratch *s);
 /* Appends the ids of one pre-tokenized word. Thread-safe (scratch is per thread). */
 int tk_bpe_word(const tk_bpe *m, const char *w, size_t n, tk_ids *out, tk_scratch *sc, char *err, size_t errlen);
