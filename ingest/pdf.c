@@ -179,6 +179,19 @@ static bool is_page_number(const char *key) {
     return false;
 }
 
+/* The number at the start or the end of a line ("4 Chapter...", "...Introduction 4"). */
+static bool page_number_in(const char *s, size_t n, long *num) {
+    size_t e = n;
+    while (e && (s[e - 1] == ' ')) e--;
+    size_t b = e;
+    while (b && s[b - 1] >= '0' && s[b - 1] <= '9') b--;
+    if (b < e && e - b <= 5 && (b == 0 || s[b - 1] == ' ')) { *num = strtol(s + b, NULL, 10); return true; }
+    size_t i = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i > 0 && i <= 5 && i < n && s[i] == ' ') { *num = strtol(s, NULL, 10); return true; }
+    return false;
+}
+
 static void remove_furniture(lines *L, int npages, const double *page_h) {
     if (npages < 2) return;
     /* the candidates: per page, the two top-most and two bottom-most lines by position */
@@ -225,7 +238,17 @@ static void remove_furniture(lines *L, int npages, const double *page_h) {
             if (m->page == lastpage) continue;
             if (fabs(m->y0 - l->y0) <= 0.02 * h && !strcmp(keys[c], keys[d])) { pages++; lastpage = m->page; }
         }
-        if (pages >= need) l->removed = true;
+        if (pages >= need) { l->removed = true; continue; }
+        /* a running head that carries the page number ("Chapter 1: Introduction 4"): the same
+         * text at the same height on another page, with its number moving with the page */
+        long num;
+        if (!page_number_in(ltext(L, l), l->len, &num)) continue;
+        for (size_t d = 0; d < ncand; d++) {
+            const line *m = &L->v[cand[d]];
+            long mn;
+            if (m->page == l->page || fabs(m->y0 - l->y0) > 0.02 * h || strcmp(keys[c], keys[d])) continue;
+            if (page_number_in(ltext(L, m), m->len, &mn) && mn - m->page == num - l->page) { l->removed = true; break; }
+        }
     }
     free(cand);
     free(keys);

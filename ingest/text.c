@@ -47,7 +47,12 @@ int ingest_text(const char *name, const void *data, size_t len, const ingest_opt
         if (k > 1) multi++;
         i += k;
     }
-    if (len > 0 && nul * 100 > len) return lj_errf(err, errlen, "binary data (%zu NUL bytes), not text", nul);
+    /* control bytes other than tab, newline, carriage return and form feed do not occur in text */
+    size_t ctrl = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f') || p[i] == 0x7F) ctrl++;
+    if (len > 0 && ctrl * 100 > len)
+        return lj_errf(err, errlen, "binary data (%zu control bytes, %zu NUL), not text", ctrl, nul);
     char *conv = NULL;
     const char *txt = data;
     size_t n = len;
