@@ -89,8 +89,7 @@ static bool looks_html(const unsigned char *p, size_t n) {
 static ingest_format detect(const char *name, const unsigned char *p, size_t n) {
     const char *e = ext_of(name);
     size_t lim = n < 1024 ? n : 1024;
-    for (size_t i = 0; i + 5 <= lim; i++)   /* %PDF- may follow junk bytes, as readers accept */
-        if (!memcmp(p + i, "%PDF-", 5)) return INGEST_PDF;
+    if (n >= 5 && !memcmp(p, "%PDF-", 5)) return INGEST_PDF;
     if (!strcasecmp(e, "pdf")) return INGEST_PDF;
     if (!strcasecmp(e, "html") || !strcasecmp(e, "htm")) return INGEST_HTML;
     size_t s = skip_ws(p, n);
@@ -101,6 +100,8 @@ static ingest_format detect(const char *name, const unsigned char *p, size_t n) 
     if (!strcasecmp(e, "txt") || !strcasecmp(e, "md") || !strcasecmp(e, "markdown") || !strcasecmp(e, "text") ||
         !strcasecmp(e, "rst"))
         return INGEST_TEXT;
+    for (size_t i = 0; i + 5 <= lim; i++)   /* %PDF- may follow junk bytes, as PDF readers accept */
+        if (!memcmp(p + i, "%PDF-", 5)) return INGEST_PDF;
     if (starts_ci(p + s, n - s, "<?xml")) return looks_html(p, n) && !memmem(p, lim, "xhtml", 5) ? INGEST_HTML : INGEST_XML;
     if (looks_html(p + s, n - s)) return INGEST_HTML;
     if (n - s > 1 && p[s] == '<' && (isalpha(p[s + 1]) || p[s + 1] == '!')) return INGEST_XML;

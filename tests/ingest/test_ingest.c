@@ -112,6 +112,11 @@ static void test_text(void) {
     memcpy(bin, "abc", 3);
     expect_error("blob.txt", bin, sizeof bin, "binary");
 
+    const char u16[] = "\xff\xfe" "c\0a\0f\0\xe9\0 \0=\xd8\x00\xde\n\0";   /* "café 😀\n", UTF-16LE */
+    CHECK(ingest_extract_mem("u16.txt", u16, sizeof u16 - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(!strcmp(d.text, "caf\xc3\xa9 \xf0\x9f\x98\x80"), "got '%s'", d.text);
+    ingest_doc_free(&d);
+
     const char md[] = "# Title\n\nSome *markdown* text\nwrapped.\n\r\n- item\n";
     CHECK(ingest_extract_mem("a.md", md, sizeof md - 1, NULL, &d, err, sizeof err) == 0);
     CHECKF(!strcmp(d.text, "# Title\n\nSome *markdown* text\nwrapped.\n\n- item"), "got '%s'", d.text);
