@@ -2,7 +2,7 @@
  *
  * poppler's own flow order merges lines of adjacent columns when their baselines align, so the
  * order is rebuilt here: glyphs → words (split at spaces and at jumps between glyph boxes) → rows
- * (words whose vertical centres agree) → fragments (runs of a row without a gap wider than one line
+ * (words whose vertical centres agree) → fragments (runs of a row without a gap wider than 0.8 line
  * height) → XY-cut: a region is split at its widest empty vertical strip (a column gutter) when
  * both sides hold at least two fragments and a tenth of the width, preferred unless a horizontal
  * gap is more than twice as wide; else at its widest empty horizontal strip; a region that cannot
@@ -196,7 +196,7 @@ bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line
         qsort(L.w + a, b - a, sizeof *L.w, cmp_x);
         size_t s = a;
         for (size_t j = a + 1; j <= b; j++) {
-            if (j == b || L.w[j].b.x0 - L.w[j - 1].b.x1 > 1.0 * L.h) {
+            if (j == b || L.w[j].b.x0 - L.w[j - 1].b.x1 > 0.8 * L.h) {
                 frag f = {L.w[s].b, s, j - s};
                 for (size_t m = s; m < j; m++) {
                     f.b.x0 = fmin(f.b.x0, L.w[m].b.x0); f.b.y0 = fmin(f.b.y0, L.w[m].b.y0);

@@ -19,7 +19,7 @@
 #define PAGE_W 612.0
 #define PAGE_H 792.0
 #define MARGIN 72.0
-#define GUTTER 24.0
+#define GUTTER 12.0   /* tight, like LaTeX twocolumn (\columnsep 10pt) */
 #define FONT 11.0
 #define LEAD 14.0
 #define TOP 100.0
