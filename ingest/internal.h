@@ -47,6 +47,7 @@ int ib_finish(ib *b, lj_doc *d);
 /* Format readers: fill the builder; return 0 or -1 with err (without the path prefix). */
 int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                char *err, size_t errlen);
+int ingest_pdf_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen);
 int ingest_xml(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                char *err, size_t errlen);
 int ingest_xml_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen);

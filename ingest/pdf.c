@@ -15,6 +15,7 @@
  *   the hyphenated form occurs elsewhere, or when both halves occur elsewhere as words (a compound such
  *   as "well-known"); otherwise dropped (typesetters' hyphenation of a word, as "hyphen-ated"). */
 #ifdef LONGJAM_HAVE_POPPLER
+#define _GNU_SOURCE   /* realpath */
 #include "ingest/internal.h"
 
 #include "common/error.h"
@@ -412,27 +413,49 @@ static bool drop_hyphen(const char *a, size_t an, const char *b, size_t bn, cons
     return true;
 }
 
+static int open_error(GError *gerr, char *err, size_t errlen) {
+    int rc;
+    if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
+        rc = lj_errf(err, errlen, "encrypted PDF: a password is required");
+    else
+        rc = lj_errf(err, errlen, "damaged or unreadable PDF: %s", gerr && gerr->message ? gerr->message : "cannot open");
+    if (gerr) g_error_free(gerr);
+    return rc;
+}
+
+static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char *err, size_t errlen);
+
 int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b, char *err,
                size_t errlen) {
     GError *gerr = NULL;
     GBytes *bytes = g_bytes_new_static(data, len);
     PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-    if (!doc) {
-        int rc;
-        if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
-            rc = lj_errf(err, errlen, "encrypted PDF: a password is required");
-        else
-            rc = lj_errf(err, errlen, "damaged or unreadable PDF: %s", gerr && gerr->message ? gerr->message : "cannot open");
+    int rc = doc ? pdf_document(doc, o, b, err, errlen) : open_error(gerr, err, errlen);
+    if (doc) g_object_unref(doc);
+    g_bytes_unref(bytes);
+    return rc;
+}
+
+int ingest_pdf_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen) {
+    GError *gerr = NULL;
+    char *abs = realpath(path, NULL);
+    char *uri = abs ? g_filename_to_uri(abs, NULL, &gerr) : NULL;
+    free(abs);
+    if (!uri) {
         if (gerr) g_error_free(gerr);
-        g_bytes_unref(bytes);
-        return rc;
+        return lj_errf(err, errlen, "cannot make a file URI of the path");
     }
+    PopplerDocument *doc = poppler_document_new_from_file(uri, NULL, &gerr);
+    g_free(uri);
+    int rc = doc ? pdf_document(doc, o, b, err, errlen) : open_error(gerr, err, errlen);
+    if (doc) g_object_unref(doc);
+    return rc;
+}
+
+/* The text of an open document into the builder (the caller keeps and releases doc). */
+static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char *err, size_t errlen) {
     int npages = poppler_document_get_n_pages(doc);
-    if (npages <= 0) {
-        g_object_unref(doc);
-        g_bytes_unref(bytes);
-        return lj_errf(err, errlen, "PDF has no pages");
-    }
+    if (npages <= 0) return lj_errf(err, errlen, "PDF has no pages");
     lines L = {0};
     double *page_h = calloc((size_t)npages, sizeof *page_h);
     int images = 0, empty_pages = 0, bad_pages = 0;
@@ -459,8 +482,6 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
         g_free(text);
         g_object_unref(page);
     }
-    g_object_unref(doc);
-    g_bytes_unref(bytes);
     if (oom) { free(L.v); free(L.arena); free(page_h); return lj_errf(err, errlen, "out of memory"); }
     if (L.n == 0) {
         free(L.v); free(L.arena); free(page_h);
