@@ -93,7 +93,7 @@ static ingest_format detect(const char *name, const unsigned char *p, size_t n) 
     if (!strcasecmp(e, "pdf")) return INGEST_PDF;
     if (!strcasecmp(e, "html") || !strcasecmp(e, "htm")) return INGEST_HTML;
     size_t s = skip_ws(p, n);
-    if (!strcasecmp(e, "xhtml")) return starts_ci(p + s, n - s, "<?xml") ? INGEST_XML : INGEST_HTML;
+    if (!strcasecmp(e, "xhtml")) return INGEST_HTML;   /* the HTML parser knows HTML's entities */
     if (!strcasecmp(e, "xml") || !strcasecmp(e, "nxml") || !strcasecmp(e, "tei") || !strcasecmp(e, "dbk") ||
         !strcasecmp(e, "jats"))
         return INGEST_XML;
@@ -102,7 +102,7 @@ static ingest_format detect(const char *name, const unsigned char *p, size_t n) 
         return INGEST_TEXT;
     for (size_t i = 0; i + 5 <= lim; i++)   /* %PDF- may follow junk bytes, as PDF readers accept */
         if (!memcmp(p + i, "%PDF-", 5)) return INGEST_PDF;
-    if (starts_ci(p + s, n - s, "<?xml")) return looks_html(p, n) && !memmem(p, lim, "xhtml", 5) ? INGEST_HTML : INGEST_XML;
+    if (starts_ci(p + s, n - s, "<?xml")) return looks_html(p, n) ? INGEST_HTML : INGEST_XML;
     if (looks_html(p + s, n - s)) return INGEST_HTML;
     if (n - s > 1 && p[s] == '<' && (isalpha(p[s + 1]) || p[s + 1] == '!')) return INGEST_XML;
     return INGEST_TEXT;

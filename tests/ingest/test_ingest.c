@@ -69,6 +69,22 @@ static void test_xml(void) {
     expect_text("page.html", &o,
                 "Main Heading\n\nA paragraph with bold and a link.\n\nSecond paragraph\n\nafter a break.\n\nc1 | c2");
     expect_text("generic.xml", &o, "Foo\n\nBar\n\nSome mixed content here.");
+
+    /* entities of an unloaded DTD (JATS uses HTML's names): read as HTML defines them */
+    const char ent[] = "<?xml version=\"1.0\"?>\n<!DOCTYPE article PUBLIC \"-//NLM//DTD JATS (Z39.96) Journal "
+                       "Archiving and Interchange DTD v1.2 20190208//EN\" \"JATS-archivearticle1.dtd\">\n"
+                       "<article article-type=\"x\"><body><p>a&nbsp;b&mdash;c &amp; d&#x2014;e</p></body></article>\n";
+    lj_doc d;
+    char err[LJ_ERRLEN];
+    CHECK(ingest_extract_mem("ent.xml", ent, sizeof ent - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(d.text && !strcmp(d.text, "a b\xe2\x80\x94" "c & d\xe2\x80\x94" "e"), "got '%s'", d.text ? d.text : "");
+    ingest_doc_free(&d);
+    /* XHTML goes to the HTML parser */
+    const char xh[] = "<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>T</title></head>"
+                      "<body><nav>menu</nav><p>x&nbsp;y</p></body></html>\n";
+    CHECK(ingest_extract_mem("page.xhtml", xh, sizeof xh - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(d.text && !strcmp(d.text, "x y") && d.format == INGEST_HTML, "got '%s'", d.text ? d.text : "");
+    ingest_doc_free(&d);
 }
 
 static void test_hostile_xml(void) {
