@@ -162,7 +162,7 @@ bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line
             if (degenerate && !space) { /* glyph without a box: attach to the current word if any */ }
         } else {
             double h = q->y2 - q->y1;
-            bool jump = in && (q->x1 < cur.b.x1 - h * 0.5 || q->x1 > cur.b.x1 + h * 0.6 ||
+            bool jump = in && (q->x1 < cur.b.x1 - h * 1.5 || q->x1 > cur.b.x1 + h * 0.6 ||
                                fabs((q->y1 + q->y2) - (cur.b.y0 + cur.b.y1)) > h);
             if (in && jump) { L.w[L.nw++] = cur; in = false; }
             if (!in) { cur.off = i; cur.len = 0; cur.b = (box){q->x1, q->y1, q->x2, q->y2}; in = true; }
