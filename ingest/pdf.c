@@ -6,7 +6,8 @@
  *   - it is a page number ("12", "xii", "Page 3", "3 of 10", "- 4 -"), or
  *   - the same text (digits folded, case folded) sits at the same height (within 2% of the page)
  *     on at least 40% of the pages (at least 3; pages-1 for 3-4 page documents).
- * Paragraphs: a break between consecutive lines when the vertical gap exceeds 0.6 line heights,
+ * Paragraphs: a break between consecutive lines when the type size changes by more than 15%, when
+ *   the vertical gap exceeds 0.6 line heights,
  *   when the next line is indented by more than 0.8 line heights (first-line indent), or when the
  *   line ends a sentence well short of its column's right edge. A column or page change alone
  *   does not break a paragraph.
@@ -41,6 +42,7 @@ typedef struct line {
     int page;
     size_t off, len;          /* bytes in the shared text arena */
     double x0, y0, x1, y1;    /* box in page points, y downwards */
+    double size;              /* typical glyph height (font size proxy) */
     bool removed, geom;
 } line;
 
@@ -50,7 +52,7 @@ typedef struct lines {
 } lines;
 
 static bool lines_add(lines *L, int page, const char *s, size_t n, double x0, double y0, double x1, double y1,
-                      bool geom) {
+                      double size, bool geom) {
     if (L->n == L->cap) {
         size_t c = L->cap ? L->cap * 2 : 256;
         line *v = realloc(L->v, c * sizeof *v);
@@ -66,7 +68,7 @@ static bool lines_add(lines *L, int page, const char *s, size_t n, double x0, do
     }
     memcpy(L->arena + L->alen, s, n);
     L->arena[L->alen + n] = 0;
-    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, false, geom};
+    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, size, false, geom};
     L->alen += n + 1;
     return true;
 }
@@ -75,9 +77,9 @@ static const char *ltext(const lines *L, const line *l) { return L->arena + l->o
 
 typedef struct emit_ctx { lines *L; int page; } emit_ctx;
 
-static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1) {
+static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1, double size) {
     emit_ctx *e = ctx;
-    return lines_add(e->L, e->page, s, n, x0, y0, x1, y1, true);
+    return lines_add(e->L, e->page, s, n, x0, y0, x1, y1, size, true);
 }
 
 _Static_assert(sizeof(PopplerRectangle) == sizeof(ingest_rect), "PopplerRectangle layout");
@@ -106,7 +108,8 @@ static bool page_lines(lines *L, int pageno, const char *text, PopplerRectangle 
             while (s < n && (ls[s] == ' ' || ls[s] == '\t')) s++;
             if (n > s) {
                 bool g = geom && isfinite(x0);
-                if (!lines_add(L, pageno, ls + s, n - s, g ? x0 : 0, g ? y0 : 0, g ? x1 : 0, g ? y1 : 0, g))
+                if (!lines_add(L, pageno, ls + s, n - s, g ? x0 : 0, g ? y0 : 0, g ? x1 : 0, g ? y1 : 0,
+                               g ? y1 - y0 : 0, g))
                     return false;
             }
             if (c == 0) break;
@@ -535,7 +538,11 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
             double h = lh[l->page - 1] > 0 ? lh[l->page - 1] : 12;
             bool same_col = prev->page == l->page && prev->geom && l->geom && l->y0 > prev->y0 - 0.5 * h &&
                             fabs(l->x0 - prev->x0) < 0.3 * (prev->x1 - prev->x0 + h);
-            if (same_col) {
+            /* a change of type size starts a new block (headings, captions, footnotes) */
+            bool resized = prev->geom && l->geom && prev->size > 0 && l->size > 0 &&
+                           fabs(prev->size - l->size) > 0.15 * fmax(prev->size, l->size);
+            if (resized) brk = true;
+            else if (same_col) {
                 double gap = l->y0 - prev->y1;
                 if (gap > 0.6 * h) brk = true;
                 else if (l->x0 > prev->x0 + 0.8 * h && ends_sentence(ps, prev->len)) brk = true;

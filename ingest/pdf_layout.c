@@ -72,7 +72,20 @@ static void emit_leaf(lay *L, size_t *idx, size_t n) {
         b.x1 = fmax(b.x1, f->b.x1); b.y1 = fmax(b.y1, f->b.y1);
     }
     s[o] = 0;
-    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1)) L->fail = true;
+    /* median word height of the line (insertion sort: lines hold few words) */
+    double hs[64];
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        const frag *f = &L->f[idx[i]];
+        for (size_t k = 0; k < f->nw && nh < 64; k++) {
+            double h = L->w[f->w0 + k].b.y1 - L->w[f->w0 + k].b.y0;
+            size_t j = nh++;
+            while (j > 0 && hs[j - 1] > h) { hs[j] = hs[j - 1]; j--; }
+            hs[j] = h;
+        }
+    }
+    double size = nh ? hs[nh / 2] : b.y1 - b.y0;
+    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1, size)) L->fail = true;
     free(s);
 }
 
