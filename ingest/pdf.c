@@ -196,6 +196,14 @@ static bool page_number_in(const char *s, size_t n, long *num) {
     return false;
 }
 
+typedef struct cref { const char *key; size_t c; } cref;
+
+static int cmp_cref(const void *a, const void *b) {
+    const cref *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->c > y->c) - (x->c < y->c);
+}
+
 static void remove_furniture(lines *L, int npages, const double *page_h) {
     if (npages < 2) return;
     /* the candidates: per page, the two top-most and two bottom-most lines by position */
@@ -232,28 +240,40 @@ static void remove_furniture(lines *L, int npages, const double *page_h) {
     int need = npages <= 4 ? (npages - 1 > 2 ? npages - 1 : 2) : (int)ceil(0.4 * npages);
     if (need < 2) need = 2;
     if (npages > 4 && need < 3) need = 3;
-    for (size_t c = 0; c < ncand; c++) {
-        line *l = &L->v[cand[c]];
-        if (is_page_number(keys[c])) { l->removed = true; continue; }
-        double h = page_h[l->page - 1] > 0 ? page_h[l->page - 1] : 792;
-        int pages = 0, lastpage = -1;
-        for (size_t d = 0; d < ncand; d++) {
-            const line *m = &L->v[cand[d]];
-            if (m->page == lastpage) continue;
-            if (fabs(m->y0 - l->y0) <= 0.02 * h && !strcmp(keys[c], keys[d])) { pages++; lastpage = m->page; }
+    /* group the candidates by key, so that each is compared only with its look-alikes */
+    cref *ord = malloc(sizeof *ord * (ncand + 1));
+    if (!ord) { free(cand); free(keys); return; }
+    for (size_t c = 0; c < ncand; c++) ord[c] = (cref){keys[c], c};
+    qsort(ord, ncand, sizeof *ord, cmp_cref);
+    for (size_t gs = 0; gs < ncand;) {
+        size_t ge = gs + 1;
+        while (ge < ncand && !strcmp(ord[ge].key, ord[gs].key)) ge++;
+        for (size_t a = gs; a < ge; a++) {
+            size_t c = ord[a].c;
+            line *l = &L->v[cand[c]];
+            if (is_page_number(keys[c])) { l->removed = true; continue; }
+            double h = page_h[l->page - 1] > 0 ? page_h[l->page - 1] : 792;
+            int pages = 0, lastpage = -1;
+            for (size_t b2 = gs; b2 < ge; b2++) {   /* sorted by candidate index, so by page */
+                const line *m = &L->v[cand[ord[b2].c]];
+                if (m->page == lastpage) continue;
+                if (fabs(m->y0 - l->y0) <= 0.02 * h) { pages++; lastpage = m->page; }
+            }
+            if (pages >= need) { l->removed = true; continue; }
+            /* a running head that carries the page number ("Chapter 1: Introduction 4"): the same
+             * text at the same height on another page, with its number moving with the page */
+            long num;
+            if (!page_number_in(ltext(L, l), l->len, &num)) continue;
+            for (size_t b2 = gs; b2 < ge; b2++) {
+                const line *m = &L->v[cand[ord[b2].c]];
+                long mn;
+                if (m->page == l->page || fabs(m->y0 - l->y0) > 0.02 * h) continue;
+                if (page_number_in(ltext(L, m), m->len, &mn) && mn - m->page == num - l->page) { l->removed = true; break; }
+            }
         }
-        if (pages >= need) { l->removed = true; continue; }
-        /* a running head that carries the page number ("Chapter 1: Introduction 4"): the same
-         * text at the same height on another page, with its number moving with the page */
-        long num;
-        if (!page_number_in(ltext(L, l), l->len, &num)) continue;
-        for (size_t d = 0; d < ncand; d++) {
-            const line *m = &L->v[cand[d]];
-            long mn;
-            if (m->page == l->page || fabs(m->y0 - l->y0) > 0.02 * h || strcmp(keys[c], keys[d])) continue;
-            if (page_number_in(ltext(L, m), m->len, &mn) && mn - m->page == num - l->page) { l->removed = true; break; }
-        }
+        gs = ge;
     }
+    free(ord);
     free(cand);
     free(keys);
 }
