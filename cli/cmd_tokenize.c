@@ -30,7 +30,7 @@ static void print_error(size_t line, const char *msg) {
     char buf[LJ_ERRLEN + 64];
     snprintf(buf, sizeof buf, "line %zu: %s", line, msg);
     json_t *o = json_pack("{s:s}", "error", buf);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? json_dumps(o, 0) : NULL;
     if (s) puts(s);
     else printf("{\"error\": \"line %zu: (unprintable message)\"}\n", line);
     free(s);
@@ -100,7 +100,7 @@ int cmd_tokenize(int argc, char **argv) {
                 json_t *s = json_stringn(text, tlen);
                 if (!r || !s || json_object_set_new(r, "text", s)) { print_error(lineno, "decoded text is not valid UTF-8"); failed++; }
                 else {
-                    char *d = json_dumps(r, JSON_COMPACT);
+                    char *d = json_dumps(r, 0);
                     if (d) { puts(d); ok++; }
                     free(d);
                 }

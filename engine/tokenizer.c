@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
+#include <stdio.h>
 
 /* ---- added-token trie ------------------------------------------------------------------------------- */
 int tk_trie_add(tk_trie *tr, const char *s, size_t n, int32_t token) {
@@ -324,7 +326,9 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_pieces ps = {0};
     tk_ids ids = {0};
     int rc = -1;
+    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
     if (encode_pieces(t, text, len, &arena, &ps, err, errlen)) goto done;
+    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
     if (threads <= 1 || len < (1u << 16)) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
@@ -368,6 +372,7 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
         free(jobs); free(th);
         if (bad) goto done;
     }
+    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s\n", lj_now() - t_start);
     if (add_special && t->postproc && post_process(t->postproc, &ids)) { lj_errf(err, errlen, "out of memory"); goto done; }
     if (!ids.v && !(ids.v = malloc(sizeof *ids.v))) { lj_errf(err, errlen, "out of memory"); goto done; }
     *ids_out = ids.v; *n_out = ids.n;

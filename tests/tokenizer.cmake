@@ -16,3 +16,10 @@ foreach(_tk gpt2-bytelevel llama3-split normalizers subword-affixes metaspace-by
   add_test(NAME tokenizer_own_${_tk}
            COMMAND tokenizer_cases ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/${_tk}/tokenizer.json ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/${_tk}/cases.jsonl)
 endforeach()
+
+lj_test_program(tokenizer_misc SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_misc.c LIBS lj_engine)
+add_test(NAME tokenizer_misc COMMAND tokenizer_misc ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(tokenizer_misc PROPERTIES ENVIRONMENT "LJ_FIXTURES=${LJ_FIXTURES}")
+
+add_test(NAME tokenizer_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_cli.sh ${LJ_LONGJAM} ${LJ_FIXTURES})
+set_tests_properties(tokenizer_cli PROPERTIES SKIP_RETURN_CODE 77)

@@ -4,6 +4,9 @@
 #include "kernels/cpu/cpu.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void conv_channels(void *arg, size_t d0, size_t d1) {
@@ -51,12 +54,19 @@ int cpu_conv1d(lj_backend *b, const lj_conv1d_params *p) {
 /* torch F.softplus(x) with its default threshold 20 (linear above it). */
 static inline float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
-static void scan_channels(void *arg, size_t d0, size_t d1) {
-    const lj_scan_params *p = arg;
+typedef struct scan_job {
+    const lj_scan_params *p;
+    atomic_int failed;   /* a chunk could not get its scratch */
+} scan_job;
+
+LJ_CPU_VECTORIZE static void scan_channels(void *arg, size_t d0, size_t d1) {
+    scan_job *job = arg;
+    const lj_scan_params *p = job->p;
     const size_t N = p->n;
     const float *x = p->x, *dt = p->dt, *B = p->b, *C = p->c, *z = p->z;
     float *y = p->y;
-    float A[256];
+    float *A = malloc(2 * N * sizeof *A), *dA = A + N;   // [N] each
+    if (!A) { atomic_store(&job->failed, 1); return; }
     size_t row = 0;
     for (size_t s = 0; s < p->batch.n_seqs; s++) {
         const size_t T = p->batch.seq_tokens[s];
@@ -72,11 +82,10 @@ static void scan_channels(void *arg, size_t d0, size_t d1) {
                 float xv = x[r * p->ldx + d];
                 const float *Bt = B + r * p->ldb, *Ct = C + r * p->ldc;
                 // torch: h = exp(A * dt) * h + (dt * B) * x ;  y = h @ C
+                for (size_t n = 0; n < N; n++) dA[n] = cpu_exp(A[n] * delta);
+                for (size_t n = 0; n < N; n++) h[n] = dA[n] * h[n] + (delta * Bt[n]) * xv;
                 float acc = 0.0f;
-                for (size_t n = 0; n < N; n++) {
-                    h[n] = expf(A[n] * delta) * h[n] + (delta * Bt[n]) * xv;
-                    acc += h[n] * Ct[n];
-                }
+                for (size_t n = 0; n < N; n++) acc += h[n] * Ct[n];
                 // torch: y = (y + x * D) * silu(z)
                 float out = acc + xv * p->d_skip[d];
                 y[r * p->ldy + d] = out * cpu_silu(z[r * p->ldz + d]);
@@ -84,12 +93,15 @@ static void scan_channels(void *arg, size_t d0, size_t d1) {
         }
         row += T;
     }
+    free(A);
 }
 
 int cpu_scan(lj_backend *b, const lj_scan_params *p) {
-    if (p->n > 256) return cpu_fail(b, "cpu scan: d_state %zu > 256 is not supported", p->n);
+    if (p->n == 0 || p->d == 0) return 0;
     size_t grain = p->d / (size_t)(4 * b->threads) + 1;
     if (p->batch.n_tokens * p->d * p->n < 16384) grain = p->d;
-    pool_for(cpu_pool_of(b), p->d, grain, scan_channels, (void *)p);
-    return 0;
+    scan_job job = {.p = p};
+    atomic_init(&job.failed, 0);
+    pool_for(cpu_pool_of(b), p->d, grain, scan_channels, &job);
+    return atomic_load(&job.failed) ? cpu_fail(b, "cpu scan: out of memory for scratch") : 0;
 }
