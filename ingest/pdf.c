@@ -9,8 +9,8 @@
  * Paragraphs: a break between consecutive lines when the type size changes by more than 15%, when
  *   the vertical gap exceeds 0.6 line heights,
  *   when the next line is indented by more than 0.8 line heights (first-line indent), or when the
- *   line ends a sentence well short of its column's right edge. A column or page change alone
- *   does not break a paragraph.
+ *   line ends a sentence short of its column's right edge (by 1 line height in justified text,
+ *   3 in ragged text). A column or page change alone does not break a paragraph.
  * De-hyphenation: a line ending in letter + '-' followed by a line starting with a lower-case letter
  *   is joined. The hyphen is dropped when the joined word occurs elsewhere in the document; kept when
  *   the hyphenated form occurs elsewhere, or when both halves occur elsewhere as words (a compound such
@@ -542,6 +542,19 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
         i = j;
     }
 
+    /* justified text: consecutive lines of a column share their right edge; then a line that ends
+     * a line height short of the edge already ends its paragraph (ragged text needs 3) */
+    size_t pairs = 0, flush = 0;
+    for (size_t i = 0; i + 1 < L.n; i++) {
+        const line *a = &L.v[i], *c = &L.v[i + 1];
+        if (!a->geom || !c->geom || a->page != c->page || a->removed || c->removed) continue;
+        double h = lh[a->page - 1] > 0 ? lh[a->page - 1] : 12;
+        if (fabs(a->x0 - c->x0) > h || c->y0 < a->y0) continue;
+        pairs++;
+        flush += fabs(a->x1 - c->x1) < 0.3 * h;
+    }
+    double short_by = pairs >= 10 && flush * 2 >= pairs ? 1.0 : 3.0;
+
     int cur_page = 0;
     const line *prev = NULL;
     for (size_t i = 0; i < L.n && !oom; i++) {
@@ -575,7 +588,7 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
                     }
                     /* a short line ends its paragraph when it finishes a sentence or the next
                      * line starts like a new one (headings have no final stop) */
-                    if (prev->x1 < right - 3 * h && (ends_sentence(ps, prev->len) || starts_block(s, l->len))) brk = true;
+                    if (prev->x1 < right - short_by * h && (ends_sentence(ps, prev->len) || starts_block(s, l->len))) brk = true;
                 }
             } else if (ends_sentence(ps, prev->len)) {
                 /* column or page change: break only after a short, finished line */
@@ -584,7 +597,7 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
                     const line *m = &L.v[k];
                     if (m->page == prev->page && m->geom && fabs(m->x0 - prev->x0) < 2 * h && m->x1 > right) right = m->x1;
                 }
-                if (prev->x1 < right - 3 * h || !prev->geom) brk = true;
+                if (prev->x1 < right - short_by * h || !prev->geom) brk = true;
             }
             if (brk) ib_break(b);
             else {

@@ -9,7 +9,8 @@
  *   "extra-|ordinary"  (the joined word occurs elsewhere → expected "extraordinary"),
  *   "well-|known"      (the hyphenated compound occurs elsewhere → expected "well-known"),
  *   "hyphen-|ation"    (no evidence, halves are not words → expected "hyphenation"),
- * and the ligature U+FB01 "ﬁ" in "ﬁnal" and "efﬁcient" (expected "final", "efficient"). */
+ * the ligature U+FB01 "ﬁ" in "ﬁnal" and "efﬁcient" (expected "final", "efficient"), and a section
+ * heading in a larger size that fills its line (a paragraph of its own). */
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <stdio.h>
@@ -223,6 +224,15 @@ int main(int argc, char **argv) {
         int page_before = c.page;
         /* stop before a paragraph that would spill onto page NPAGES+1: estimate by drawing height */
         if (c.page == NPAGES && c.col == 1 && c.y > BOTTOM - 10 * LEAD) break;
+        if (p == 12) {
+            /* a section heading set in a larger size, justified to the full column width and
+             * followed at the normal leading: only the change of type size separates it */
+            const char *head = "Method and results for columns";
+            cairo_set_font_size(cr, 13);
+            draw_line(&c, head, 1);
+            cairo_set_font_size(cr, FONT);
+            fprintf(exp, "\n\n%s", head);
+        }
         draw_para(&c, src);
         (void)page_before;
         expected_of(src, want, sizeof want);
