@@ -126,7 +126,7 @@ static void draw_line(cursor *c, const char *s, int justify) {
 /* Greedy line breaking of one paragraph; '|' forces "part-" at the end of a line. */
 static void draw_para(cursor *c, const char *src) {
     double width = (PAGE_W - 2 * MARGIN - GUTTER) / 2;
-    char line[1200] = "";
+    char line[1400] = "";
     const char *p = src;
     while (*p) {
         const char *e = p;
@@ -139,13 +139,13 @@ static void draw_para(cursor *c, const char *src) {
         if (bar) {
             /* forced hyphenation: finish this line with "part-", start the next with the rest */
             *bar = 0;
-            char tmp[1200];
-            snprintf(tmp, sizeof tmp, "%s%s%s-", line, line[0] ? " " : "", word);
+            char tmp[1400];
+            snprintf(tmp, sizeof tmp, "%.1200s%s%s-", line, line[0] ? " " : "", word);
             draw_line(c, tmp, 0);
             snprintf(line, sizeof line, "%s", bar + 1);
         } else {
-            char tmp[1200];
-            snprintf(tmp, sizeof tmp, "%s%s%s", line, line[0] ? " " : "", word);
+            char tmp[1400];
+            snprintf(tmp, sizeof tmp, "%.1200s%s%s", line, line[0] ? " " : "", word);
             cairo_text_extents_t ext;
             cairo_text_extents(c->cr, tmp, &ext);
             if (ext.x_advance > width && line[0]) {
