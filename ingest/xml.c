@@ -39,7 +39,7 @@ typedef struct rule { const char *name; unsigned flags; } rule;
 /* ---- per-schema element tables ------------------------------------------------------------ */
 
 static const rule jats_rules[] = {
-    {"front", F_HIDE | F_BLOCK}, {"article-title", F_SHOW | F_BLOCK}, {"subtitle", F_SHOW | F_BLOCK},
+    {"front", F_HIDE | F_BLOCK}, {"front-stub", F_HIDE | F_BLOCK}, {"article-title", F_SHOW | F_BLOCK}, {"subtitle", F_SHOW | F_BLOCK},
     {"abstract", F_SHOW | F_BLOCK}, {"trans-abstract", F_SHOW | F_BLOCK},
     {"alt-title", F_SKIP}, {"object-id", F_SKIP}, {"graphic", F_SKIP}, {"inline-graphic", F_SKIP},
     {"media", F_SKIP}, {"tex-math", F_SKIP}, {"processing-meta", F_SKIP}, {"custom-meta-group", F_SKIP},
