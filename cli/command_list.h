@@ -2,3 +2,6 @@
 X(version)
 X(bench)
 X(run)
+X(summarize)
+X(qa)
+X(merge)

@@ -111,7 +111,14 @@ void lj_sched_submit(lj_sched *s, lj_seq *q) {
         finish_seq(s, q, LJ_FINISH_ERROR, 0);
         return;
     }
-    if (!q->state && s->m.state_new(s->m.ctx, q->capacity, &q->state, q->err, sizeof q->err)) {
+    if (!q->state && q->fork_from) {
+        if (!s->m.state_fork || s->m.state_fork(s->m.ctx, q->fork_from, &q->state, q->err, sizeof q->err)) {
+            if (!s->m.state_fork) snprintf(q->err, sizeof q->err, "the model cannot fork states");
+            q->state = NULL;
+            finish_seq(s, q, LJ_FINISH_ERROR, 0);
+            return;
+        }
+    } else if (!q->state && s->m.state_new(s->m.ctx, q->capacity, &q->state, q->err, sizeof q->err)) {
         q->state = NULL;
         finish_seq(s, q, LJ_FINISH_ERROR, 0);
         return;

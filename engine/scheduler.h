@@ -50,7 +50,9 @@ struct lj_seq {
     void *state;             /* NULL: the scheduler makes one of `capacity` tokens; else a state the
                                 caller hands over (e.g. a fork), whose capacity the caller states */
     size_t capacity;         /* state capacity in tokens: what admission charges against the budget */
-    size_t base_len;         /* tokens already in a handed-over state (0 for a new one) */
+    size_t base_len;         /* tokens already in a handed-over or forked state (0 for a new one) */
+    const void *fork_from;   /* state NULL and this set: the state is a fork of it, made at admission
+                                (so forks take memory only when they run); capacity = the source's */
     size_t max_new;          /* tokens to generate; 0 = prefill only */
     int keep_state;          /* on finish, leave the state in seq->state for the caller (who frees it) */
     lj_sampler_params sampling;
