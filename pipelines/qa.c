@@ -286,7 +286,10 @@ static int read_questions(qa_ctx *c, const char *path, char *err, size_t errlen)
         for (size_t d = 0; d < c->n_docs; d++) {
             const char *base = strrchr(c->docs[d], '/');
             base = base ? base + 1 : c->docs[d];
-            if (!strcmp(qq->doc_ref, c->doc_ids[d]) || !strcmp(qq->doc_ref, c->docs[d]) || !strcmp(qq->doc_ref, base)) { qq->doc = (int)d; break; }
+            const char *dot = strrchr(base, '.');
+            size_t stem = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+            if (!strcmp(qq->doc_ref, c->doc_ids[d]) || !strcmp(qq->doc_ref, c->docs[d]) || !strcmp(qq->doc_ref, base) ||
+                (strlen(qq->doc_ref) == stem && !strncmp(qq->doc_ref, base, stem))) { qq->doc = (int)d; break; }
         }
     }
     free(line);
@@ -298,6 +301,7 @@ int pl_qa(const pl_common_opts *o, const pl_qa_opts *qo, char **docs, size_t n_d
     char err[LJ_ERRLEN];
     qa_ctx c = {.o = o, .qo = qo, .docs = docs, .n_docs = n_docs};
     int rc = 1;
+    pl_docs_init();
     c.doc_ids = lj_calloc(n_docs ? n_docs : 1, sizeof *c.doc_ids);
     for (size_t i = 0; c.doc_ids && i < n_docs; i++) c.doc_ids[i] = pl_doc_id(docs[i]);
     if (!c.doc_ids || read_questions(&c, questions, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto out; }

@@ -266,25 +266,28 @@ static sum_doc *doc_prepare(sum_ctx *c, sum_item *it, uint64_t seq) {
             d->parts[d->n_parts++] = x;
         }
     } else {
-        char *text = NULL;
-        size_t len = 0;
-        if (pl_doc_load(d->path, &text, &len, &d->pages, err, sizeof err)) { snprintf(d->err, sizeof d->err, "%.590s", err); return d; }
-        ids all;
-        int rc = c->b->encode(c->b, text, len, 0, &all.p, &all.n, err, sizeof err);
-        free(text);
-        if (rc) { snprintf(d->err, sizeof d->err, "%s: %.500s", d->path, err); return d; }
-        size_t ov = c->so->overlap_tokens < c->window / 2 ? c->so->overlap_tokens : c->window / 2;
-        size_t step = c->window - ov, nw = all.n <= c->window ? 1 : 1 + (all.n - c->window + step - 1) / step;
-        d->parts = lj_calloc(nw, sizeof *d->parts);
-        if (!d->parts) { ids_free(&all); snprintf(d->err, sizeof d->err, "out of memory"); return d; }
-        for (size_t w = 0; w < nw; w++) {
-            size_t a = w * step, b = a + c->window < all.n ? a + c->window : all.n;
-            ids x = {malloc((b - a ? b - a : 1) * sizeof(int32_t)), b - a};
-            if (!x.p) { ids_free(&all); snprintf(d->err, sizeof d->err, "out of memory"); return d; }
-            memcpy(x.p, all.p + a, x.n * sizeof *x.p);
-            d->parts[d->n_parts++] = x;
+        char **texts = NULL;
+        size_t nt = 0;
+        if (pl_doc_windows(d->path, c->b, c->window, c->so->overlap_tokens, &texts, &nt, &d->pages, err, sizeof err)) {
+            snprintf(d->err, sizeof d->err, "%.590s", err);
+            return d;
         }
-        ids_free(&all);
+        d->parts = lj_calloc(nt ? nt : 1, sizeof *d->parts);
+        for (size_t i = 0; i < nt; i++) {
+            ids x = {0};
+            if (d->parts && !d->err[0] && c->b->encode(c->b, texts[i], strlen(texts[i]), 0, &x.p, &x.n, err, sizeof err))
+                snprintf(d->err, sizeof d->err, "%s: window %zu: %.500s", d->path, i, err);
+            else if (d->parts && !d->err[0]) {
+                if (x.n > c->window) x.n = c->window;
+                d->parts[d->n_parts++] = x;
+                x.p = NULL;
+            }
+            free(x.p);
+            free(texts[i]);
+        }
+        free(texts);
+        if (!d->parts) snprintf(d->err, sizeof d->err, "out of memory");
+        if (d->err[0]) return d;
     }
     d->n_windows = d->n_parts;
     if (d->n_parts == 0 || (d->n_parts == 1 && d->parts[0].n == 0)) snprintf(d->err, sizeof d->err, "%s: the document is empty", d->path);
@@ -389,7 +392,6 @@ static void *producer_main(void *arg) {
         if (pl_doc_is_windows(c->paths[i])) { read_windows(c, c->paths[i], &skipped); continue; }
         sum_item *it = lj_calloc(1, sizeof *it);
         if (!it || !(it->path = strdup(c->paths[i])) || !(it->doc = pl_doc_id(c->paths[i]))) { if (it) item_free(it); break; }
-        it->pages = 1;
         offer(c, it, &skipped);
     }
     pl_progress_skipped(&c->rt.progress, skipped);
@@ -409,6 +411,7 @@ int pl_summarize(const pl_common_opts *o, const pl_summarize_opts *so, char **pa
     char err[LJ_ERRLEN];
     sum_ctx c = {.o = o, .so = so, .paths = paths, .n_paths = n_paths};
     int rc = 1;
+    pl_docs_init();
     if (pl_backend_open(o->model, &o->backend, &c.b, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     c.n_ctx = o->max_context && o->max_context < c.b->n_ctx ? o->max_context : c.b->n_ctx;
     char pre[1024];
