@@ -117,10 +117,10 @@ static int scan_output(pl_runtime *rt, const char *path, pl_key_fn key_fn, char 
     fclose(f);
     if (keep) {
         if (fclose(keep) || rename(tmp, path)) return lj_errf(err, errlen, "%s: rewrite: %s", path, strerror(errno));
-        if (dropped && !rt->o.quiet) fprintf(stderr, "resume: %s: %zu error lines removed for --retry-errors\n", path, dropped);
+        if (dropped) fprintf(stderr, "resume: %s: %zu error lines removed for --retry-errors\n", path, dropped);
     } else if (torn) {
         if (truncate(path, good_end)) return lj_errf(err, errlen, "%s: truncate torn last line: %s", path, strerror(errno));
-        if (!rt->o.quiet) fprintf(stderr, "resume: %s: cut a torn last line at byte %ld\n", path, good_end);
+        fprintf(stderr, "resume: %s: cut a torn last line at byte %ld\n", path, good_end);
     }
     return 0;
 }
