@@ -13,7 +13,7 @@ static void usage(FILE *f) {
             "Prints the cleaned text of one document (reading order, no page furniture,\n"
             "paragraphs separated by blank lines) to stdout.\n\n"
             "options:\n"
-            "  --pages            print a line \"\\f[page N]\" where each PDF page begins\n"
+            "  --pages            print a line \"\\f[page N]\" before the first paragraph of each PDF page\n"
             "  --paragraphs       print paragraph records \"[para I pages A-B]\" before each paragraph\n"
             "  --no-references    drop reference lists (JATS ref-list, DocBook bibliography, TEI listBibl)\n"
             "  --no-tables        drop tables\n"
@@ -25,6 +25,18 @@ static void usage(FILE *f) {
             "supported formats in this build: %s\n"
             "exit status: 0 ok, 1 the document could not be extracted (file and reason on stderr), 2 usage\n",
             ingest_formats());
+}
+
+typedef struct out_ctx { int pages, paras, page; size_t n; } out_ctx;
+
+static int print_para(void *ctx, const char *text, size_t len, int page_first, int page_last) {
+    out_ctx *c = ctx;
+    if (c->n) fputs("\n\n", stdout);
+    if (c->pages)   /* markers for the pages that begin up to this paragraph's first page */
+        while (c->page < page_first) printf("\f[page %d]\n", ++c->page);
+    if (c->paras) printf("[para %zu pages %d-%d]\n", c->n, page_first, page_last);
+    c->n++;
+    return fwrite(text, 1, len, stdout) == len ? 0 : -1;
 }
 
 int cmd_extract(int argc, char **argv) {
@@ -56,24 +68,21 @@ int cmd_extract(int argc, char **argv) {
     }
     if (!path) { usage(stderr); return CLI_USAGE; }
     ingest_init();
-    lj_doc d;
+    /* streamed: each paragraph is printed when complete, so memory stays bounded on huge XML */
+    out_ctx c = {pages, paras, 0, 0};
+    lj_doc meta;
     char err[LJ_ERRLEN];
-    if (ingest_extract(path, &o, &d, err, sizeof err) != 0) {
+    int rc = ingest_extract_stream(path, &o, print_para, &c, &meta, err, sizeof err);
+    if (fflush(stdout) != 0 && rc == 0) { snprintf(err, sizeof err, "%s: cannot write stdout", path); rc = -1; }
+    if (rc != 0) {
         fprintf(stderr, "longjam extract: %s\n", err);
         return CLI_FAILED;
     }
+    if (c.n) fputc('\n', stdout);
+    if (pages)
+        while (c.page < meta.n_pages) printf("\f[page %d]\n", ++c.page);
     if (warnings)
-        for (size_t i = 0; i < d.n_warnings; i++) fprintf(stderr, "longjam extract: %s: warning: %s\n", path, d.warnings[i]);
-    int page = 0;
-    for (size_t i = 0; i < d.n_paras; i++) {
-        const ingest_para *p = &d.paras[i];
-        if (pages)   /* pages that begin at or before this paragraph (paragraph granularity) */
-            while (page < d.n_pages && d.page_start[page] <= p->start) printf("\f[page %d]\n", ++page);
-        if (paras) printf("[para %zu pages %d-%d]\n", i, p->page_first, p->page_last);
-        fwrite(d.text + p->start, 1, p->end - p->start, stdout);
-        fputs(i + 1 < d.n_paras ? "\n\n" : "\n", stdout);
-    }
-    int rc = fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
-    ingest_doc_free(&d);
-    return rc;
+        for (size_t i = 0; i < meta.n_warnings; i++) fprintf(stderr, "longjam extract: %s: warning: %s\n", path, meta.warnings[i]);
+    ingest_doc_free(&meta);
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAILED;
 }

@@ -30,7 +30,7 @@ static void print_error(size_t line, const char *msg) {
     char buf[LJ_ERRLEN + 64];
     snprintf(buf, sizeof buf, "line %zu: %s", line, msg);
     json_t *o = json_pack("{s:s}", "error", buf);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? json_dumps(o, 0) : NULL;
     if (s) puts(s);
     else printf("{\"error\": \"line %zu: (unprintable message)\"}\n", line);
     free(s);
@@ -92,15 +92,15 @@ int cmd_tokenize(int argc, char **argv) {
                 if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) bad = 1;
                 else ids[i] = (int32_t)json_integer_value(v);
             }
-            char *text = NULL;
+            char *text = NULL; size_t tlen = 0;
             if (bad) { print_error(lineno, "ids must be non-negative integers"); failed++; }
-            else if (tok_decode(t, ids, n, skip_special, &text, err, sizeof err)) { print_error(lineno, err); failed++; }
+            else if (tok_decode_n(t, ids, n, skip_special, &text, &tlen, err, sizeof err)) { print_error(lineno, err); failed++; }
             else {
                 json_t *r = json_object();
-                json_t *s = json_stringn(text, strlen(text));
+                json_t *s = json_stringn(text, tlen);
                 if (!r || !s || json_object_set_new(r, "text", s)) { print_error(lineno, "decoded text is not valid UTF-8"); failed++; }
                 else {
-                    char *d = json_dumps(r, JSON_COMPACT);
+                    char *d = json_dumps(r, 0);
                     if (d) { puts(d); ok++; }
                     free(d);
                 }

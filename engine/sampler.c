@@ -1,82 +1,101 @@
+/* Sampling: probabilities = softmax(logits / T) in double; top-k and then top-p keep the most
+ * probable tokens (ties by lower id); one uniform draw from a splitmix64 stream picks among them. */
 #include "engine/sampler.h"
+
+#include "common/error.h"
+#include "common/util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void lj_sampler_defaults(lj_sampler_params *p) {
-    p->temperature = 0.0f;
-    p->top_p = 1.0f;
-    p->top_k = 0;
-    p->seed = 0;
+struct lj_sampler {
+    lj_sampler_params p;
+    size_t vocab;
+    uint64_t state;
+    struct cand { double p; int32_t id; } *c;   /* [vocab] sorted by probability */
+};
+
+void lj_sampler_defaults(const lj_generation_config *g, lj_sampler_params *p) {
+    *p = (lj_sampler_params){.temperature = 0, .top_p = 1, .top_k = 0, .seed = 0};
+    if (!g || !g->do_sample) return;
+    p->temperature = g->has_temperature ? g->temperature : 1.0;
+    p->top_p = g->has_top_p ? g->top_p : 1.0;
+    p->top_k = g->has_top_k ? g->top_k : 50;
 }
 
-void lj_rng_seed(lj_rng *r, uint64_t seed) { r->s = seed ^ 0x9e3779b97f4a7c15ULL; }
-
-uint64_t lj_rng_next(lj_rng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+int lj_sampler_new(const lj_sampler_params *p, size_t vocab, lj_sampler **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (vocab == 0) return lj_errf(err, errlen, "sampler: vocabulary is empty");
+    if (p->temperature > 0 && !(p->top_p > 0 && p->top_p <= 1))
+        return lj_errf(err, errlen, "sampler: top_p %g must be in (0, 1]", p->top_p);
+    lj_sampler *s = lj_calloc(1, sizeof *s);
+    if (!s) return lj_errf(err, errlen, "sampler: out of memory");
+    s->p = *p;
+    s->vocab = vocab;
+    s->state = p->seed;
+    s->c = malloc(vocab * sizeof *s->c);
+    if (!s->c) { lj_sampler_free(s); return lj_errf(err, errlen, "sampler: out of memory"); }
+    *out = s;
+    return 0;
 }
 
-double lj_rng_uniform(lj_rng *r) { return (double)(lj_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+void lj_sampler_free(lj_sampler *s) {
+    if (!s) return;
+    free(s->c);
+    free(s);
+}
+
+static double uniform(lj_sampler *s) {   /* splitmix64 → [0, 1) */
+    uint64_t z = (s->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    const struct cand *x = a, *y = b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return x->id < y->id ? -1 : 1;
+}
+
+int32_t lj_sampler_sample(lj_sampler *s, const float *logits) {
+    const size_t V = s->vocab;
+    if (s->p.temperature <= 0) {
+        size_t best = 0;
+        for (size_t i = 1; i < V; i++)
+            if (logits[i] > logits[best]) best = i;
+        return (int32_t)best;
+    }
+    double mx = logits[0];
+    for (size_t i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
+    for (size_t i = 0; i < V; i++) s->c[i] = (struct cand){exp(((double)logits[i] - mx) / s->p.temperature), (int32_t)i};
+    qsort(s->c, V, sizeof *s->c, cmp_desc);
+    size_t keep = V;
+    if (s->p.top_k > 0 && (size_t)s->p.top_k < keep) keep = (size_t)s->p.top_k;
+    double total = 0;
+    for (size_t i = 0; i < keep; i++) total += s->c[i].p;
+    if (s->p.top_p < 1) {   /* smallest prefix whose mass reaches top_p */
+        double acc = 0;
+        for (size_t i = 0; i < keep; i++) {
+            acc += s->c[i].p;
+            if (acc >= s->p.top_p * total) { keep = i + 1; total = acc; break; }
+        }
+    }
+    double u = uniform(s) * total, acc = 0;
+    for (size_t i = 0; i < keep; i++) {
+        acc += s->c[i].p;
+        if (u < acc) return s->c[i].id;
+    }
+    return s->c[keep - 1].id;
+}
 
 int32_t lj_argmax(const float *logits, size_t vocab) {
     size_t best = 0;
     for (size_t i = 1; i < vocab; i++)
         if (logits[i] > logits[best]) best = i;
     return (int32_t)best;
-}
-
-size_t lj_sampler_work_bytes(size_t vocab) { return vocab * (sizeof(float) + sizeof(int32_t)); }
-
-/* Sort candidates by probability, descending; ties by id so results never depend on qsort order. */
-static _Thread_local const float *g_sort_p;
-static int cmp_desc(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    float px = g_sort_p[x], py = g_sort_p[y];
-    if (px > py) return -1;
-    if (px < py) return 1;
-    return (x > y) - (x < y);
-}
-
-int32_t lj_sample(const float *logits, size_t vocab, const lj_sampler_params *p, lj_rng *rng, void *work) {
-    if (p->temperature <= 0.0f || p->top_k == 1 || vocab == 1) return lj_argmax(logits, vocab);
-    float *prob = (float *)work;                          // [vocab]
-    int32_t *idx = (int32_t *)(prob + vocab);             // [vocab]
-    float mx = logits[lj_argmax(logits, vocab)];
-    double sum = 0;
-    for (size_t i = 0; i < vocab; i++) {
-        prob[i] = expf((logits[i] - mx) / p->temperature);
-        sum += prob[i];
-        idx[i] = (int32_t)i;
-    }
-    for (size_t i = 0; i < vocab; i++) prob[i] = (float)(prob[i] / sum);
-    size_t n = vocab;
-    int need_sort = (p->top_k > 0 && (size_t)p->top_k < vocab) || (p->top_p > 0.0f && p->top_p < 1.0f);
-    if (need_sort) {
-        g_sort_p = prob;
-        qsort(idx, vocab, sizeof *idx, cmp_desc);
-        if (p->top_k > 0 && (size_t)p->top_k < n) n = (size_t)p->top_k;
-        if (p->top_p > 0.0f && p->top_p < 1.0f) {
-            double c = 0;
-            size_t keep = n;
-            for (size_t i = 0; i < n; i++) {
-                c += prob[idx[i]];
-                if (c >= p->top_p) { keep = i + 1; break; }
-            }
-            n = keep;
-        }
-    }
-    double total = 0;
-    for (size_t i = 0; i < n; i++) total += prob[idx[i]];
-    double u = lj_rng_uniform(rng) * total, c = 0;
-    for (size_t i = 0; i < n; i++) {
-        c += prob[idx[i]];
-        if (u < c) return idx[i];
-    }
-    return idx[n - 1];
 }
 
 static double log_sum_exp(const float *logits, size_t vocab, float *mx_out) {
@@ -96,7 +115,7 @@ float lj_logprob(const float *logits, size_t vocab, int32_t id) {
 void lj_top_logprobs(const float *logits, size_t vocab, size_t k, int32_t *ids, float *logprobs) {
     float mx;
     double lse = log_sum_exp(logits, vocab, &mx);
-    // partial selection: k is small (OpenAI caps top_logprobs at 20)
+    // insertion into a sorted list of k: k is small (OpenAI caps top_logprobs at 20)
     for (size_t j = 0; j < k; j++) ids[j] = -1;
     for (size_t i = 0; i < vocab; i++) {
         size_t pos = k;
@@ -113,8 +132,7 @@ size_t lj_stop_find(const char *text, size_t len, size_t from, const char *const
     for (size_t s = 0; s < n; s++) {
         size_t sl = strlen(stops[s]);
         if (sl == 0 || sl > len) continue;
-        size_t start = from >= sl ? from - sl + 1 : 0;   // a match must end past `from`
-        if (from == 0) start = 0;
+        size_t start = from >= sl ? from - sl + 1 : 0;   // a match must end at or after `from`
         for (size_t i = start; i + sl <= len && i < best; i++)
             if (!memcmp(text + i, stops[s], sl)) { best = i; break; }
     }

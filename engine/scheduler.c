@@ -15,7 +15,6 @@ struct lj_sched {
     lj_sched_entry *steps;        /* [max_seqs + 1] */
     lj_seq **step_seq;           /* [max_seqs + 1] */
     float *logits;               /* [max_seqs + 1, vocab] */
-    void *work;                  /* sampler scratch */
     lj_sched_stats stats;
 };
 
@@ -34,8 +33,7 @@ int lj_sched_new(const lj_sched_model *m, const lj_sched_opts *o, lj_sched **out
     s->steps = lj_calloc(rows, sizeof *s->steps);
     s->step_seq = lj_calloc(rows, sizeof *s->step_seq);
     s->logits = lj_calloc(nlog, sizeof *s->logits);
-    s->work = lj_calloc(1, lj_sampler_work_bytes(m->vocab));
-    if (!s->steps || !s->step_seq || !s->logits || !s->work) {
+    if (!s->steps || !s->step_seq || !s->logits) {
         lj_sched_free(s);
         return lj_errf(err, errlen, "scheduler: out of memory for %zu rows of %zu logits", rows, m->vocab);
     }
@@ -49,7 +47,6 @@ void lj_sched_free(lj_sched *s) {
     free(s->steps);
     free(s->step_seq);
     free(s->logits);
-    free(s->work);
     free(s);
 }
 
@@ -82,6 +79,8 @@ static void finish_seq(lj_sched *s, lj_seq *q, int why, int linked) {
     if (linked) unlink_seq(s, q);
     q->finish = why;
     int keep = q->keep_state && (why == LJ_FINISH_PREFILL || why == LJ_FINISH_STOP || why == LJ_FINISH_LENGTH);
+    lj_sampler_free(q->sampler);
+    q->sampler = NULL;
     if (q->state && !keep) {
         s->m.state_free(s->m.ctx, q->state);
         q->state = NULL;
@@ -96,7 +95,7 @@ void lj_sched_submit(lj_sched *s, lj_seq *q) {
     q->fed = 0;
     q->decoding = 0;
     q->next = NULL;
-    lj_rng_seed(&q->rng, q->sampling.seed);
+    q->sampler = NULL;
     if (q->n_prompt == 0 || q->base_len + q->n_prompt > q->capacity) {
         if (q->n_prompt == 0) snprintf(q->err, sizeof q->err, "empty prompt");
         else snprintf(q->err, sizeof q->err, "prompt of %zu tokens does not fit a state of %zu (%zu used)",
@@ -123,6 +122,11 @@ void lj_sched_submit(lj_sched *s, lj_seq *q) {
         finish_seq(s, q, LJ_FINISH_ERROR, 0);
         return;
     }
+    if (lj_sampler_new(&q->sampling, s->m.vocab, &q->sampler, q->err, sizeof q->err)) {
+        q->sampler = NULL;
+        finish_seq(s, q, LJ_FINISH_ERROR, 0);
+        return;
+    }
     q->admitted_at = s->stats.steps;
     if (s->tail) s->tail->next = q; else s->head = q;
     s->tail = q;
@@ -138,7 +142,7 @@ static int is_eos(const lj_seq *q, int32_t t) {
 
 /* A token was sampled for q from `row`: report it and decide whether q goes on. */
 static void emit(lj_sched *s, lj_seq *q, const float *row) {
-    int32_t t = lj_sample(row, s->m.vocab, &q->sampling, &q->rng, s->work);
+    int32_t t = lj_sampler_sample(q->sampler, row);
     q->n_out++;
     int eos = is_eos(q, t);
     int stop = q->on_token ? q->on_token(q, t, eos, row) : 0;

@@ -71,7 +71,7 @@ struct lj_seq {
     size_t fed, admitted_at;
     int decoding;
     int32_t last;
-    lj_rng rng;
+    lj_sampler *sampler;   /* made at admission from `sampling`, freed at the end */
     lj_seq *next;
 };
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
+#include <stdio.h>
 
 /* ---- added-token trie ------------------------------------------------------------------------------- */
 int tk_trie_add(tk_trie *tr, const char *s, size_t n, int32_t token) {
@@ -97,11 +99,11 @@ static int split_added(const lj_tokenizer *t, const tk_trie *tr, const tk_buf *a
                     stop += l;
                 }
             if (start > start_offset &&
-                tk_pieces_push(out, p->off + start_offset, start - start_offset, -1, p->at_start && start_offset == 0)) return -1;
+                tk_pieces_push(out, p->off + start_offset, start - start_offset, -1, tk_zsub(p->z, start_offset))) return -1;
             if (stop > start && tk_pieces_push(out, p->off + start, stop - start, a->id, 0)) return -1;
             start_offset = stop;
         }
-    if (start_offset < n && tk_pieces_push(out, p->off + start_offset, n - start_offset, -1, p->at_start && start_offset == 0))
+    if (start_offset < n && tk_pieces_push(out, p->off + start_offset, n - start_offset, -1, tk_zsub(p->z, start_offset)))
         return -1;
     return 0;
 }
@@ -147,7 +149,8 @@ int tok_load(const char *path, lj_tokenizer **out, char *err, size_t errlen) {
         a->pattern = a->content; a->pattern_len = a->len;
         if (a->normalized && t->normalizer) {
             tk_buf b = {0};
-            if (tk_normalize(t->normalizer, a->content, a->len, &b, err, errlen) || tk_buf_append(&b, "", 0)) {
+            size_t z = 0;
+            if (tk_normalize(t->normalizer, a->content, a->len, &b, &z, err, errlen) || tk_buf_append(&b, "", 0)) {
                 free(b.p); tok_free(t);
                 return lj_err_prefix(err, errlen, "%s: added token '%s'", path, a->content);
             }
@@ -191,7 +194,9 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
     if (tk_buf_append(arena, text, len)) return lj_errf(err, errlen, "out of memory");
     tk_pieces raw = {0}, norm = {0};
     int rc = -1;
-    tk_piece whole = {0, len, -1, 1};
+    size_t first_len = 0;
+    if (len) tk_utf8_next(text, len, &first_len);
+    tk_piece whole = {0, len, -1, first_len};
     if (len && split_added(t, &t->trie_raw, arena, &whole, &raw)) goto oom;
     for (size_t i = 0; i < raw.n; i++) {
         tk_piece p = raw.v[i];
@@ -199,7 +204,7 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
         if (t->normalizer) {
             size_t off = arena->len;
             tk_buf nb = {0};
-            if (tk_normalize(t->normalizer, arena->p + p.off, p.len, &nb, err, errlen)) { free(nb.p); goto done; }
+            if (tk_normalize(t->normalizer, arena->p + p.off, p.len, &nb, &p.z, err, errlen)) { free(nb.p); goto done; }
             int e = tk_buf_append(arena, nb.p, nb.len);
             free(nb.p);
             if (e) goto oom;
@@ -212,7 +217,7 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
         if (tk_pretokenize(t->pretok, arena, &norm, out, err, errlen)) goto done;
     } else {
         for (size_t i = 0; i < norm.n; i++)
-            if (tk_pieces_push(out, norm.v[i].off, norm.v[i].len, norm.v[i].id, norm.v[i].at_start)) goto oom;
+            if (tk_pieces_push(out, norm.v[i].off, norm.v[i].len, norm.v[i].id, norm.v[i].z)) goto oom;
     }
     rc = 0;
     goto done;
@@ -286,7 +291,7 @@ static int cut_long_pieces(const lj_tokenizer *t, const tk_buf *arena, tk_pieces
         tk_piece p = ps->v[i];
         /* ignore_merges looks at the whole word: only words longer than any token may be cut */
         if (p.id >= 0 || p.len <= chunk || p.len <= t->bpe.max_tok_len) {
-            if (tk_pieces_push(&out, p.off, p.len, p.id, p.at_start)) goto oom;
+            if (tk_pieces_push(&out, p.off, p.len, p.id, p.z)) goto oom;
             continue;
         }
         const char *w = arena->p + p.off;
@@ -321,7 +326,9 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_pieces ps = {0};
     tk_ids ids = {0};
     int rc = -1;
+    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
     if (encode_pieces(t, text, len, &arena, &ps, err, errlen)) goto done;
+    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
     if (threads <= 1 || len < (1u << 16)) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
@@ -365,6 +372,7 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
         free(jobs); free(th);
         if (bad) goto done;
     }
+    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s\n", lj_now() - t_start);
     if (add_special && t->postproc && post_process(t->postproc, &ids)) { lj_errf(err, errlen, "out of memory"); goto done; }
     if (!ids.v && !(ids.v = malloc(sizeof *ids.v))) { lj_errf(err, errlen, "out of memory"); goto done; }
     *ids_out = ids.v; *n_out = ids.n;
@@ -383,6 +391,12 @@ int tok_encode(const lj_tokenizer *t, const char *text, size_t len, int add_spec
 /* ---- decode ---------------------------------------------------------------------------------------------- */
 int tok_decode(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
                char **text, char *err, size_t errlen) {
+    size_t len;
+    return tok_decode_n(t, ids, n, skip_special, text, &len, err, errlen);
+}
+
+int tok_decode_n(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                 char **text, size_t *text_len, char *err, size_t errlen) {
     char ebuf[LJ_ERRLEN];
     if (!err) { err = ebuf; errlen = sizeof ebuf; }
     *text = NULL;
@@ -417,5 +431,6 @@ int tok_decode(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_spe
     free(toks); free(lens);
     if (rc) { free(out.p); return -1; }
     *text = out.p;
+    *text_len = out.len;
     return 0;
 }

@@ -31,6 +31,10 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
 int tok_decode(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
                char **text, char *err, size_t errlen);
 
+/* As tok_decode, also giving the byte length (the text may hold NUL bytes). */
+int tok_decode_n(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                 char **text, size_t *len, char *err, size_t errlen);
+
 /* Vocabulary size (including added tokens), id of a token string (or -1), string of an id (NULL
  * when out of range; owned by the tokenizer). */
 size_t tok_vocab_size(const lj_tokenizer *t);

@@ -263,10 +263,15 @@ static void cache_free(tk_cache *c) {
 /* ---- the merge loop ------------------------------------------------------------------------------------- */
 typedef struct sym { int32_t id, prev, next; uint32_t len; } sym;
 typedef struct hent { int32_t rank, pos, new_id; } hent;
-struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; };
+/* Per-thread, lock-free first-level cache of short words (direct mapped, overwritten on conflict). */
+#define L1_SLOTS 4096
+#define L1_KEY 22
+#define L1_IDS 6
+typedef struct l1_entry { uint64_t hash; uint8_t klen, nids; char key[L1_KEY]; int32_t ids[L1_IDS]; } l1_entry;
+struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; l1_entry *l1; };
 
 tk_scratch *tk_scratch_new(void) { return calloc(1, sizeof(tk_scratch)); }
-void tk_scratch_free(tk_scratch *s) { if (s) { free(s->syms); free(s->heap); free(s); } }
+void tk_scratch_free(tk_scratch *s) { if (s) { free(s->syms); free(s->heap); free(s->l1); free(s); } }
 
 static inline int hent_less(hent a, hent b) { return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos; }
 
@@ -413,15 +418,35 @@ static int encode_segment(const tk_bpe *m, const char *w, size_t n, int first, i
     /* with no prefix/suffix, first/last do not change the result: cache every segment */
     if (!m->prefix && !m->suffix) cacheable = n <= CACHE_MAX_WORD && m->cache;
     uint64_t h = 0;
+    l1_entry *e = NULL;
     if (cacheable) {
         h = tk_hash(w, n);
+        if (n <= L1_KEY) {
+            if (!sc->l1) sc->l1 = calloc(L1_SLOTS, sizeof *sc->l1);
+            if (sc->l1) {
+                e = &sc->l1[(h >> 20) & (L1_SLOTS - 1)];
+                if (e->hash == h && e->klen == n && e->nids && !memcmp(e->key, w, n)) {
+                    for (int i = 0; i < e->nids; i++) if (tk_ids_push(out, e->ids[i])) return lj_errf(err, errlen, "out of memory");
+                    return 0;
+                }
+            }
+        }
+        size_t before = out->n;
         int f = cache_get(m->cache, h, w, n, out);
+        if (f > 0 && e && out->n - before <= L1_IDS) {
+            e->hash = h; e->klen = (uint8_t)n; e->nids = (uint8_t)(out->n - before);
+            memcpy(e->key, w, n); memcpy(e->ids, out->v + before, e->nids * sizeof(int32_t));
+        }
         if (f < 0) return lj_errf(err, errlen, "out of memory");
         if (f) return 0;
     }
     size_t before = out->n;
     if (merge_segment(m, w, n, first, last, out, sc, err, errlen)) return -1;
     if (cacheable) cache_put(m->cache, h, w, n, out->v + before, out->n - before);
+    if (e && out->n - before <= L1_IDS && out->n > before) {
+        e->hash = h; e->klen = (uint8_t)n; e->nids = (uint8_t)(out->n - before);
+        memcpy(e->key, w, n); memcpy(e->ids, out->v + before, e->nids * sizeof(int32_t));
+    }
     return 0;
 }
 

@@ -24,10 +24,14 @@ int tk_buf_reserve(tk_buf *b, size_t extra);
 int tk_buf_append(tk_buf *b, const void *s, size_t n);
 
 /* A piece of text during encoding: bytes [off, off+len) of the arena, or an added token (id >= 0).
- * at_start: the piece begins at byte 0 of the original text (Metaspace prepend_scheme "first"). */
-typedef struct tk_piece { size_t off, len; int32_t id; uint8_t at_start; } tk_piece;
+ * z: how many leading bytes of the piece map to byte 0 of the original text (0 when none). A piece
+ * with z > 0 "starts the text" for Metaspace prepend_scheme "first", as `tokenizers` decides by
+ * the piece's original offset (text a normalizer prepends maps to the first character). */
+typedef struct tk_piece { size_t off, len; int32_t id; size_t z; } tk_piece;
 typedef struct tk_pieces { tk_piece *v; size_t n, cap; } tk_pieces;
-int tk_pieces_push(tk_pieces *ps, size_t off, size_t len, int32_t id, int at_start);
+int tk_pieces_push(tk_pieces *ps, size_t off, size_t len, int32_t id, size_t z);
+/* z of a sub-piece that starts `a` bytes into a piece whose z is `z` */
+static inline size_t tk_zsub(size_t z, size_t a) { return z > a ? z - a : 0; }
 
 typedef struct tk_ids { int32_t *v; size_t n, cap; } tk_ids;
 int tk_ids_push(tk_ids *ids, int32_t id);
@@ -66,8 +70,9 @@ typedef struct tk_normalizer {
     tk_pattern pattern;                               /* Replace */
     int left, right;                                  /* Strip */
 } tk_normalizer;
-/* Normalizes s[0..n) and appends the result to out. */
-int tk_normalize(const tk_normalizer *nm, const char *s, size_t n, tk_buf *out, char *err, size_t errlen);
+/* Normalizes s[0..n) and appends the result to out. *z (in/out): leading bytes that map to the
+ * original text's byte 0 (see tk_piece). */
+int tk_normalize(const tk_normalizer *nm, const char *s, size_t n, tk_buf *out, size_t *z, char *err, size_t errlen);
 void tk_normalizer_free(tk_normalizer *nm);
 
 /* ---- pre-tokenizers (engine/tokenizer_pretok.c) ---------------------------------------------- */

@@ -69,7 +69,7 @@ static int emit_split(const tk_piece *p, segs *sg, int behavior, tk_pieces *out)
     }
     }
     for (size_t i = 0; i < m; i++)
-        if (v[i].b > v[i].a && tk_pieces_push(out, p->off + v[i].a, v[i].b - v[i].a, -1, p->at_start && v[i].a == 0))
+        if (v[i].b > v[i].a && tk_pieces_push(out, p->off + v[i].a, v[i].b - v[i].a, -1, tk_zsub(p->z, v[i].a)))
             return -1;
     return 0;
 }
@@ -137,7 +137,7 @@ static int split_whitespace(const tk_piece *p, const char *s, tk_pieces *out) {
             if (cls2 != cls) break;
             j += l2;
         }
-        if (cls && tk_pieces_push(out, p->off + i, j - i, -1, p->at_start && i == 0)) return -1;
+        if (cls && tk_pieces_push(out, p->off + i, j - i, -1, tk_zsub(p->z, i))) return -1;
         i = j;
     }
     return 0;
@@ -153,23 +153,25 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
         int starts = p->len >= pt->rep_len && !memcmp(s, pt->rep, pt->rep_len);
         int has_space_start = p->len && s[0] == ' ';
         int prepend = !starts && !has_space_start &&
-                      (pt->prepend_scheme == PREPEND_ALWAYS || (pt->prepend_scheme == PREPEND_FIRST && p->at_start));
+                      (pt->prepend_scheme == PREPEND_ALWAYS || (pt->prepend_scheme == PREPEND_FIRST && p->z > 0));
         /* after replacing ' ', a leading space counts as the replacement */
         if (pt->prepend_scheme != PREPEND_NEVER && !starts && has_space_start) prepend = 0;
         if (prepend && tk_buf_append(tmp, pt->rep, pt->rep_len)) return -1;
-        size_t last = 0;
+        size_t last = 0, z = 0, zdone = p->z == 0;
         for (;;) {
             const char *sp = memchr(s + last, ' ', p->len - last);
             if (!sp) break;
             size_t k = (size_t)(sp - s);
+            if (!zdone && k >= p->z) { z = tmp->len + (p->z - last); zdone = 1; }
             if (tk_buf_append(tmp, s + last, k - last) || tk_buf_append(tmp, pt->rep, pt->rep_len)) return -1;
             last = k + 1;
         }
+        if (!zdone) z = tmp->len + (p->z > last ? p->z - last : 0);
         if (tk_buf_append(tmp, s + last, p->len - last)) return -1;
         size_t off = arena->len;
         if (tk_buf_append(arena, tmp->p, tmp->len)) return -1;
-        tk_piece np = {off, tmp->len, -1, p->at_start};
-        if (!pt->split) return tmp->len ? tk_pieces_push(out, off, tmp->len, -1, p->at_start) : 0;
+        tk_piece np = {off, tmp->len, -1, z};
+        if (!pt->split) return tmp->len ? tk_pieces_push(out, off, tmp->len, -1, z) : 0;
         tk_pretok d = *pt;
         d.rep_char = pt->rep_char;
         if (segs_by_char(arena->p + off, tmp->len, pred_delim, &d, sg)) return -1;
@@ -196,7 +198,11 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
     case PT_BYTELEVEL: {
         /* prefix space, regex split, then every byte becomes its GPT-2 character */
         tmp->len = 0;
-        if (pt->add_prefix_space && !(p->len && s[0] == ' ') && tk_buf_append(tmp, " ", 1)) return -1;
+        size_t z = p->z;
+        if (pt->add_prefix_space && !(p->len && s[0] == ' ')) {
+            if (tk_buf_append(tmp, " ", 1)) return -1;
+            if (z) z++;
+        }
         if (tk_buf_append(tmp, s, p->len)) return -1;
         const char *t = tmp->p; size_t tn = tmp->len;
         sg->n = 0;
@@ -221,7 +227,7 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
         arena->p[arena->len] = 0;
         for (size_t i = 0; i < sg->n; i++) {
             size_t a = map[sg->v[i].a], b = map[sg->v[i].b];
-            if (b > a && tk_pieces_push(out, base + a, b - a, -1, p->at_start && sg->v[i].a == 0)) { free(map); return -1; }
+            if (b > a && tk_pieces_push(out, base + a, b - a, -1, tk_zsub(map[z < tn ? z : tn], a))) { free(map); return -1; }
         }
         free(map);
         return 0;
@@ -235,14 +241,14 @@ int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_p
     if (pt->type == PT_SEQUENCE) {
         tk_pieces a = {0}, b = {0};
         for (size_t i = 0; i < in->n; i++)
-            if (tk_pieces_push(&a, in->v[i].off, in->v[i].len, in->v[i].id, in->v[i].at_start)) goto oom;
+            if (tk_pieces_push(&a, in->v[i].off, in->v[i].len, in->v[i].id, in->v[i].z)) goto oom;
         for (size_t k = 0; k < pt->n_items; k++) {
             b.n = 0;
             if (tk_pretokenize(&pt->items[k], arena, &a, &b, err, errlen)) { free(a.v); free(b.v); return -1; }
             tk_pieces t = a; a = b; b = t;
         }
         for (size_t i = 0; i < a.n; i++)
-            if (tk_pieces_push(out, a.v[i].off, a.v[i].len, a.v[i].id, a.v[i].at_start)) goto oom;
+            if (tk_pieces_push(out, a.v[i].off, a.v[i].len, a.v[i].id, a.v[i].z)) goto oom;
         free(a.v); free(b.v);
         return 0;
     oom:
@@ -254,7 +260,7 @@ int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_p
     int rc = 0;
     for (size_t i = 0; i < in->n && !rc; i++) {
         tk_piece p = in->v[i];
-        if (p.id >= 0) { rc = tk_pieces_push(out, p.off, p.len, p.id, p.at_start); continue; }
+        if (p.id >= 0) { rc = tk_pieces_push(out, p.off, p.len, p.id, p.z); continue; }
         err[0] = 0;
         rc = pretok_piece(pt, arena, &p, out, &sg, &tmp, err, errlen);
         if (rc && !err[0]) lj_errf(err, errlen, "out of memory");

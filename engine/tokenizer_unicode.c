@@ -26,14 +26,14 @@ int tk_buf_append(tk_buf *b, const void *s, size_t n) {
     return 0;
 }
 
-int tk_pieces_push(tk_pieces *ps, size_t off, size_t len, int32_t id, int at_start) {
+int tk_pieces_push(tk_pieces *ps, size_t off, size_t len, int32_t id, size_t z) {
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 64;
         tk_piece *v = realloc(ps->v, cap * sizeof *v);
         if (!v) return -1;
         ps->v = v; ps->cap = cap;
     }
-    ps->v[ps->n++] = (tk_piece){off, len, id, (uint8_t)at_start};
+    ps->v[ps->n++] = (tk_piece){off, len, id, z};
     return 0;
 }
 

@@ -48,6 +48,8 @@ void ib_text(ib *b, const char *s, size_t n) {
     b->cur[b->curlen] = 0;
 }
 
+void ib_pre(ib *b) { b->cur_pre = true; }
+
 bool ib_cur_has_text(const ib *b) {
     for (size_t i = 0; i < b->curlen; i++) {
         unsigned char c = (unsigned char)b->cur[i];
@@ -78,6 +80,7 @@ static bool is_space_cp(int32_t cp) {
 static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
     size_t nl;
     char *norm = ingest_normalize(s, n, b->mode == IB_COLLAPSE, &nl);
+    bool collapse = b->mode == IB_COLLAPSE && !b->cur_pre;
     if (!norm) return NULL;
     char *out = malloc(nl + 1);
     if (!out) { free(norm); return NULL; }
@@ -85,22 +88,30 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
     bool pending_space = false;
     while (i < nl) {
         int32_t cp;
+        unsigned char c0 = (unsigned char)norm[i];
+        if (c0 > 0x20 && c0 < 0x7F) {   /* printable ASCII: the common case */
+            if (pending_space) { out[o++] = ' '; pending_space = false; }
+            out[o++] = (char)c0;
+            i++;
+            continue;
+        }
         utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)norm + i, (utf8proc_ssize_t)(nl - i), &cp);
         if (k <= 0) { i++; continue; }   /* cannot happen after normalisation; skip defensively */
         i += (size_t)k;
         if (invisible(cp)) continue;
-        if (b->mode == IB_COLLAPSE) {
+        if (collapse) {
             if (is_space_cp(cp)) { pending_space = o > 0; continue; }
             if (pending_space) { out[o++] = ' '; pending_space = false; }
             o += put_cp(out + o, cp);
         } else {
             if (cp == '\n') {
                 while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t')) o--;   /* trailing spaces */
-                if (o > 0) out[o++] = '\n';
+                if (o > 0) out[o++] = '\n';   /* leading blank lines dropped */
                 continue;
             }
+            if (cp == '\r') continue;
             if (cp == '\t') { out[o++] = '\t'; continue; }
-            if (is_space_cp(cp)) { if (o > 0 && out[o - 1] != '\n') out[o++] = ' '; continue; }
+            if (is_space_cp(cp)) { out[o++] = ' '; continue; }   /* indentation matters here */
             o += put_cp(out + o, cp);
         }
     }
@@ -113,13 +124,24 @@ static char *clean_para(const ib *b, const char *s, size_t n, size_t *outlen) {
 
 void ib_break(ib *b) {
     if (ib_failed(b)) return;
-    if (!ib_cur_has_text(b)) { b->curlen = 0; return; }
+    if (!ib_cur_has_text(b)) { b->curlen = 0; b->cur_pre = false; return; }
     size_t n;
     char *p = clean_para(b, b->cur, b->curlen, &n);
     b->curlen = 0;
+    b->cur_pre = false;
     if (!p) { b->oom = true; return; }
     if (n == 0) { free(p); return; }
     size_t sep = b->len ? 2 : 0;
+    if (b->sink) {
+        /* streaming: hand the paragraph over and keep only the offsets */
+        int pf = b->cur_page_first ? b->cur_page_first : b->page;
+        if (b->sink(b->sink_ctx, p, n, pf, b->page) != 0) { b->sink_failed = true; b->over_limit = true; }
+        b->len += sep + n;
+        free(p);
+        for (int i = 0; i < b->npages; i++)
+            if (b->page_start[i] == (size_t)-1) b->page_start[i] = b->len - n;
+        return;
+    }
     if (!grow((void **)&b->buf, &b->cap, b->len + sep + n + 1, 1) ||
         !grow((void **)&b->paras, &b->capp, b->np + 1, sizeof *b->paras)) {
         free(p); b->oom = true; return;
@@ -201,6 +223,17 @@ size_t ingest_utf8_len(const unsigned char *s, size_t n) {
 }
 
 char *ingest_normalize(const char *s, size_t n, bool compat, size_t *outlen) {
+    /* ASCII is invariant under NFC and NFKC: copy it (most paragraphs of most documents) */
+    size_t a = 0;
+    while (a < n && (unsigned char)s[a] < 0x80) a++;
+    if (a == n) {
+        char *c = malloc(n + 1);
+        if (!c) return NULL;
+        memcpy(c, s, n);
+        c[n] = 0;
+        *outlen = n;
+        return c;
+    }
     /* replace invalid bytes by U+FFFD so that utf8proc never fails on input */
     size_t bad = 0;
     for (size_t i = 0; i < n;) {

@@ -147,7 +147,12 @@ static int dispatch(const char *name, const void *data, size_t len, const ingest
 }
 
 static int finish(const char *name, ingest_format f, ib *b, lj_doc *out, char *err, size_t errlen) {
-    if (b->over_limit) { ib_free(b); return lj_errf(err, errlen, "%s: text exceeds %zu bytes (expansion limit)", name, b->limit); }
+    if (b->sink_failed) { ib_free(b); return lj_errf(err, errlen, "%s: output failed", name); }
+    if (b->over_limit) {
+        size_t lim = b->limit;
+        ib_free(b);
+        return lj_errf(err, errlen, "%s: text exceeds %zu bytes (expansion limit)", name, lim);
+    }
     if (ib_finish(b, out) != 0) { ib_free(b); return lj_errf(err, errlen, "%s: out of memory", name); }
     out->path = strdup(name);
     out->format = f;
@@ -156,15 +161,12 @@ static int finish(const char *name, ingest_format f, ib *b, lj_doc *out, char *e
     return 0;
 }
 
-int ingest_extract_mem(const char *name, const void *data, size_t len, const ingest_opts *o, lj_doc *out,
-                       char *err, size_t errlen) {
-    ingest_opts def;
-    if (!o) { ingest_opts_default(&def); o = &def; }
-    memset(out, 0, sizeof *out);
-    ingest_init();
+static int extract_mem(const char *name, const void *data, size_t len, const ingest_opts *o, ingest_para_fn fn,
+                       void *ctx, lj_doc *out, char *err, size_t errlen) {
     ingest_format f = o->format != INGEST_AUTO ? o->format : detect(name, data, len);
     ib b;
     ib_init(&b, f == INGEST_TEXT ? IB_LINES : IB_COLLAPSE);
+    b.sink = fn; b.sink_ctx = ctx;
     if (dispatch(name, data, len, o, f, &b, err, errlen) != 0) {
         ib_free(&b);
         return lj_err_prefix(err, errlen, "%s", name);
@@ -172,7 +174,17 @@ int ingest_extract_mem(const char *name, const void *data, size_t len, const ing
     return finish(name, f, &b, out, err, errlen);
 }
 
-int ingest_extract(const char *path, const ingest_opts *o, lj_doc *out, char *err, size_t errlen) {
+int ingest_extract_mem(const char *name, const void *data, size_t len, const ingest_opts *o, lj_doc *out,
+                       char *err, size_t errlen) {
+    ingest_opts def;
+    if (!o) { ingest_opts_default(&def); o = &def; }
+    memset(out, 0, sizeof *out);
+    ingest_init();
+    return extract_mem(name, data, len, o, NULL, NULL, out, err, errlen);
+}
+
+static int extract_path(const char *path, const ingest_opts *o, ingest_para_fn fn, void *ctx, lj_doc *out,
+                        char *err, size_t errlen) {
     ingest_opts def;
     if (!o) { ingest_opts_default(&def); o = &def; }
     memset(out, 0, sizeof *out);
@@ -194,6 +206,7 @@ int ingest_extract(const char *path, const ingest_opts *o, lj_doc *out, char *er
 #ifdef LONGJAM_HAVE_LIBXML2
             ib b;
             ib_init(&b, IB_COLLAPSE);
+            b.sink = fn; b.sink_ctx = ctx;
             if (ingest_xml_file(path, o, &b, err, errlen) != 0) {
                 ib_free(&b);
                 return lj_err_prefix(err, errlen, "%s", path);
@@ -205,7 +218,16 @@ int ingest_extract(const char *path, const ingest_opts *o, lj_doc *out, char *er
     size_t len;
     char *data = lj_read_file(path, &len, err, errlen);
     if (!data) return -1;
-    int r = ingest_extract_mem(path, data, len, o, out, err, errlen);
+    int r = extract_mem(path, data, len, o, fn, ctx, out, err, errlen);
     free(data);
     return r;
+}
+
+int ingest_extract(const char *path, const ingest_opts *o, lj_doc *out, char *err, size_t errlen) {
+    return extract_path(path, o, NULL, NULL, out, err, errlen);
+}
+
+int ingest_extract_stream(const char *path, const ingest_opts *o, ingest_para_fn fn, void *ctx, lj_doc *meta,
+                          char *err, size_t errlen) {
+    return extract_path(path, o, fn, ctx, meta, err, errlen);
 }

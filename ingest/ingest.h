@@ -80,6 +80,16 @@ int ingest_extract(const char *path, const ingest_opts *o, lj_doc *out, char *er
 int ingest_extract_mem(const char *name, const void *data, size_t len, const ingest_opts *o,
                        lj_doc *out, char *err, size_t errlen);
 
+/* Streaming extraction: each paragraph goes to fn as soon as it is complete (text is only valid
+ * during the call; fn returns 0 to go on, non-zero to stop with an error) and is not kept, so memory
+ * stays bounded by the largest paragraph (XML is read with a streaming reader; PDF pages are still
+ * held until the document is laid out). *meta receives everything but the text: path, id, format,
+ * n_pages, page_start, warnings; meta->len is the length the text would have had. Release meta with
+ * ingest_doc_free. Paragraphs already delivered stay delivered when an error follows. */
+typedef int (*ingest_para_fn)(void *ctx, const char *text, size_t len, int page_first, int page_last);
+int ingest_extract_stream(const char *path, const ingest_opts *o, ingest_para_fn fn, void *ctx, lj_doc *meta,
+                          char *err, size_t errlen);
+
 void ingest_doc_free(lj_doc *d);
 
 /* Supported formats of this build, e.g. "pdf xml html text" (a build without poppler lacks pdf). */

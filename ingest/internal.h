@@ -26,6 +26,9 @@ typedef struct ib {
     size_t *page_start; int npages; size_t cappages;
     char **warn; size_t nw, capw;
     size_t limit;                         /* max document bytes (0 = none) */
+    ingest_para_fn sink; void *sink_ctx;  /* streaming: paragraphs go here instead of buf */
+    bool sink_failed;
+    bool cur_pre;                         /* the open paragraph is preformatted: keep its lines */
     bool oom, over_limit;
 } ib;
 
@@ -33,6 +36,7 @@ void ib_init(ib *b, ib_mode mode);
 void ib_free(ib *b);
 void ib_text(ib *b, const char *s, size_t n);    /* append raw UTF-8 to the open paragraph */
 void ib_break(ib *b);                            /* close the open paragraph (no-op when empty) */
+void ib_pre(ib *b);                              /* the open paragraph is preformatted (code, verse) */
 bool ib_cur_has_text(const ib *b);               /* open paragraph has non-space text */
 void ib_page(ib *b, int page);                   /* page `page` (1-based) starts here */
 void ib_warn(ib *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -50,6 +54,14 @@ int ingest_html(const char *name, const void *data, size_t len, const ingest_opt
                 char *err, size_t errlen);
 int ingest_text(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                 char *err, size_t errlen);
+
+/* PDF reading order (pdf_layout.c). A glyph box, laid out as poppler's PopplerRectangle. */
+typedef struct ingest_rect { double x1, y1, x2, y2; } ingest_rect;
+/* Receives one line in reading order; returns false to stop (out of memory). */
+typedef bool (*pdf_line_fn)(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1);
+/* Orders a page's text (poppler_page_get_text) into lines from its glyph boxes (one per character,
+ * nr of them). Returns false on out of memory. */
+bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line_fn emit, void *ctx);
 
 /* Normalises a UTF-8 string (NFKC when compat, else NFC); invalid bytes become U+FFFD first.
  * Returns a malloc'd string (caller frees) or NULL on OOM. */

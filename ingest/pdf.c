@@ -72,10 +72,25 @@ static bool lines_add(lines *L, int page, const char *s, size_t n, double x0, do
 
 static const char *ltext(const lines *L, const line *l) { return L->arena + l->off; }
 
-/* Splits one page's text into lines with boxes. */
+typedef struct emit_ctx { lines *L; int page; } emit_ctx;
+
+static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1) {
+    emit_ctx *e = ctx;
+    return lines_add(e->L, e->page, s, n, x0, y0, x1, y1, true);
+}
+
+_Static_assert(sizeof(PopplerRectangle) == sizeof(ingest_rect), "PopplerRectangle layout");
+
+/* Splits one page's text into lines with boxes: our reading order from the glyph boxes when poppler
+ * gives one box per character, else poppler's lines as they come. */
 static bool page_lines(lines *L, int pageno, const char *text, PopplerRectangle *r, guint nr) {
     size_t nchars = (size_t)g_utf8_strlen(text, -1);
     bool geom = r && nr == nchars;
+    if (geom && nr < 200000) {
+        emit_ctx e = {L, pageno};
+        return pdf_layout_page(text, (const ingest_rect *)r, nr, emit_line, &e);
+    }
+    geom = false;
     const char *p = text, *ls = text;
     size_t ci = 0;
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;

@@ -28,6 +28,7 @@ enum {
     F_BLOCK = 1, F_INLINE = 2, F_SKIP = 4, F_HIDE = 8, F_SHOW = 16, F_CELL = 32, F_SPACED = 64,
     F_BR = 128,      /* empty element that breaks the paragraph (HTML br, hr) */
     F_SPACE = 256,   /* empty element read as a space (TEI lb, cb) */
+    F_PRE = 512,     /* preformatted: its lines and spaces are kept (code listings) */
 };
 
 typedef enum { S_GENERIC, S_JATS, S_TEI, S_DOCBOOK, S_XHTML } schema;
@@ -47,8 +48,8 @@ static const rule jats_rules[] = {
     {"disp-quote", F_BLOCK}, {"speech", F_BLOCK}, {"statement", F_BLOCK}, {"boxed-text", F_BLOCK},
     {"fig", F_BLOCK}, {"caption", F_BLOCK}, {"table-wrap", F_BLOCK}, {"table-wrap-foot", F_BLOCK},
     {"tr", F_BLOCK}, {"td", F_CELL}, {"th", F_CELL}, {"ref-list", F_BLOCK}, {"ref", F_BLOCK | F_SPACED},
-    {"ack", F_BLOCK}, {"app", F_BLOCK}, {"fn", F_BLOCK}, {"verse-line", F_BLOCK}, {"preformat", F_BLOCK},
-    {"code", F_BLOCK}, {"disp-formula", F_BLOCK}, {"notes", F_BLOCK}, {"glossary", F_BLOCK},
+    {"ack", F_BLOCK}, {"app", F_BLOCK}, {"fn", F_BLOCK}, {"verse-line", F_BLOCK}, {"preformat", F_BLOCK | F_PRE},
+    {"code", F_BLOCK | F_PRE}, {"disp-formula", F_BLOCK}, {"notes", F_BLOCK}, {"glossary", F_BLOCK},
     {"sub-article", F_BLOCK}, {"body", F_BLOCK}, {"back", F_BLOCK},
     {"element-citation", F_INLINE | F_SPACED}, {"mixed-citation", F_INLINE}, {"person-group", F_INLINE | F_SPACED},
     {"name", F_INLINE | F_SPACED}, {"string-name", F_INLINE | F_SPACED}, {"label", F_INLINE},
@@ -85,8 +86,8 @@ static const rule docbook_rules[] = {
     {"simplesect", F_BLOCK}, {"chapter", F_BLOCK}, {"appendix", F_BLOCK}, {"preface", F_BLOCK},
     {"part", F_BLOCK}, {"article", F_BLOCK}, {"book", F_BLOCK}, {"listitem", F_BLOCK},
     {"itemizedlist", F_BLOCK}, {"orderedlist", F_BLOCK}, {"variablelist", F_BLOCK}, {"varlistentry", F_BLOCK},
-    {"term", F_BLOCK}, {"programlisting", F_BLOCK}, {"screen", F_BLOCK}, {"synopsis", F_BLOCK},
-    {"literallayout", F_BLOCK}, {"blockquote", F_BLOCK}, {"note", F_BLOCK}, {"warning", F_BLOCK},
+    {"term", F_BLOCK}, {"programlisting", F_BLOCK | F_PRE}, {"screen", F_BLOCK | F_PRE}, {"synopsis", F_BLOCK | F_PRE},
+    {"literallayout", F_BLOCK | F_PRE}, {"blockquote", F_BLOCK}, {"note", F_BLOCK}, {"warning", F_BLOCK},
     {"tip", F_BLOCK}, {"caution", F_BLOCK}, {"important", F_BLOCK}, {"example", F_BLOCK},
     {"informalexample", F_BLOCK}, {"figure", F_BLOCK}, {"table", F_BLOCK}, {"informaltable", F_BLOCK},
     {"row", F_BLOCK}, {"tr", F_BLOCK}, {"entry", F_CELL}, {"td", F_CELL}, {"th", F_CELL}, {"caption", F_BLOCK},
@@ -113,7 +114,7 @@ static const rule html_rules[] = {
     {"br", F_BR}, {"hr", F_BR},
     {"p", F_BLOCK}, {"div", F_BLOCK}, {"h1", F_BLOCK}, {"h2", F_BLOCK}, {"h3", F_BLOCK}, {"h4", F_BLOCK},
     {"h5", F_BLOCK}, {"h6", F_BLOCK}, {"li", F_BLOCK}, {"ul", F_BLOCK}, {"ol", F_BLOCK}, {"dl", F_BLOCK},
-    {"dt", F_BLOCK}, {"dd", F_BLOCK}, {"blockquote", F_BLOCK}, {"pre", F_BLOCK}, {"table", F_BLOCK},
+    {"dt", F_BLOCK}, {"dd", F_BLOCK}, {"blockquote", F_BLOCK}, {"pre", F_BLOCK | F_PRE}, {"table", F_BLOCK},
     {"tr", F_BLOCK}, {"thead", F_BLOCK}, {"tbody", F_BLOCK}, {"tfoot", F_BLOCK}, {"section", F_BLOCK},
     {"article", F_BLOCK}, {"main", F_BLOCK}, {"figure", F_BLOCK}, {"figcaption", F_BLOCK},
     {"address", F_BLOCK}, {"caption", F_BLOCK}, {"details", F_BLOCK}, {"summary", F_BLOCK},
@@ -150,6 +151,7 @@ typedef struct xs {
     ib *b;
     frame *st; size_t depth, cap;
     bool pending; size_t pending_depth; bool pending_cancelable;
+    size_t pre;      /* open preformatted elements */
 } xs;
 
 typedef char *(*attr_fn)(void *ctx, const char *name);   /* malloc'd value or NULL */
@@ -230,6 +232,14 @@ static void emit_text(xs *s, const char *t, size_t n) {
     if (!s->depth) return;
     frame *top = &s->st[s->depth - 1];
     if (!top->visible) return;
+    if (s->pre) {
+        /* preformatted: every character counts, newlines included */
+        if (s->pending) { ib_break(s->b); s->pending = false; }
+        ib_text(s->b, t, n);
+        ib_pre(s->b);
+        top->has_text = true;
+        return;
+    }
     bool ws = true;
     for (size_t i = 0; i < n; i++)
         if (t[i] != ' ' && t[i] != '\t' && t[i] != '\n' && t[i] != '\r') { ws = false; break; }
@@ -258,7 +268,14 @@ static bool el_start(xs *s, const char *name, bool empty, attr_fn get, void *act
     fr.visible = (f & F_SHOW) ? true : (f & F_HIDE) ? false : pvis;
     fr.spaced = (f & F_SPACED) != 0;
     snprintf(fr.name, sizeof fr.name, "%s", name);
-    if (f & F_BLOCK) fr.block = true;
+    bool in_inline = parent && !parent->block;   /* inside an inline element: all inline */
+    if (in_inline && !(f & F_BR)) {
+        fr.block = false;
+        fr.spaced = fr.spaced || parent->spaced;
+        f &= ~(unsigned)(F_CELL | F_PRE);
+        fr.flags = f;
+    }
+    else if (f & F_BLOCK) fr.block = true;
     else if (f & (F_INLINE | F_CELL | F_SPACE | F_BR)) fr.block = false;
     else { fr.auto_class = true; fr.block = !(parent && parent->has_text); }
     if (fr.visible) {
@@ -267,11 +284,14 @@ static bool el_start(xs *s, const char *name, bool empty, attr_fn get, void *act
         else if (!s->pending && ib_cur_has_text(s->b)) {
             if (f & F_CELL) ib_text(s->b, " | ", 3);
             else if ((f & F_SPACE) || (parent && parent->spaced)) ib_text(s->b, " ", 1);
+
         }
     }
     if (!push(s, fr)) { s->b->oom = true; return false; }
+    if ((f & F_PRE) && fr.visible) s->pre++;
     if (empty) {
         s->depth--;
+        if ((f & F_PRE) && fr.visible && s->pre) s->pre--;
         if (fr.block && fr.visible && !(f & F_BR)) {
             s->pending = true; s->pending_cancelable = fr.auto_class; s->pending_depth = s->depth;
         }
@@ -282,6 +302,7 @@ static bool el_start(xs *s, const char *name, bool empty, attr_fn get, void *act
 static void el_end(xs *s) {
     if (!s->depth) return;
     frame fr = s->st[--s->depth];
+    if ((fr.flags & F_PRE) && fr.visible && s->pre) s->pre--;
     if (fr.has_text && s->depth) s->st[s->depth - 1].has_text = s->st[s->depth - 1].has_text || !fr.block;
     if (fr.block && fr.visible) {
         s->pending = true;
@@ -432,6 +453,7 @@ static int run_reader(const char *name, xmlTextReaderPtr r, size_t insize, const
     }
 done:
     free(s.st);
+    if (b->sink_failed) return lj_errf(err, errlen, "output failed");
     if (refused_url[0])
         return lj_errf(err, errlen, "external entity '%s' refused (XXE protection: no external entities are loaded)",
                        refused_url);
@@ -441,12 +463,13 @@ done:
     if (b->oom) return lj_errf(err, errlen, "out of memory");
     if (ret < 0 || x.fatal) {
         if (x.msg[0] && (strstr(x.msg, "ntity") || strstr(x.msg, "amplification") || strstr(x.msg, "loop")))
-            return lj_errf(err, errlen, "XML refused at line %d: %s (entity expansion limit)", x.line, x.msg);
+            return lj_errf(err, errlen, "XML refused at line %d: entity expansion refused (billion-laughs protection): %s",
+                           x.line, x.msg);
         return lj_errf(err, errlen, "malformed XML at line %d: %s", x.line, x.msg[0] ? x.msg : "parse error");
     }
     if (x.count) ib_warn(b, "%d XML error(s), first at line %d: %s", x.count, x.line, x.msg);
     if (!have_root) return lj_errf(err, errlen, "no XML root element");
-    ib_warn(b, "xml schema: %s", schema_names[s.sc]);
+    (void)schema_names;
     return 0;
 }
 

@@ -49,11 +49,13 @@ int pl_read_generation_config(const char *dir, pl_backend *b, char *err, size_t 
     if (!g) return lj_errf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
     json_t *eos = json_object_get(g, "eos_token_id");
     if (eos) { b->n_eos = 0; add_eos(b, eos); }   // generation_config's list is the complete one
+    // transformers' rule: greedy unless do_sample; then temperature/top_p/top_k (defaults 1/1/50)
     json_t *v;
-    if (json_is_number(v = json_object_get(g, "temperature"))) b->defaults.temperature = (float)json_number_value(v);
-    if (json_is_number(v = json_object_get(g, "top_p"))) b->defaults.top_p = (float)json_number_value(v);
-    if (json_is_integer(v = json_object_get(g, "top_k"))) b->defaults.top_k = (int)json_integer_value(v);
-    if (json_is_false(json_object_get(g, "do_sample"))) b->defaults.temperature = 0;
+    if (json_is_true(json_object_get(g, "do_sample"))) {
+        b->defaults.temperature = json_is_number(v = json_object_get(g, "temperature")) ? json_number_value(v) : 1.0;
+        b->defaults.top_p = json_is_number(v = json_object_get(g, "top_p")) ? json_number_value(v) : 1.0;
+        b->defaults.top_k = json_is_integer(v = json_object_get(g, "top_k")) ? (long)json_integer_value(v) : 50;
+    }
     if (json_is_integer(v = json_object_get(g, "max_new_tokens")) && json_integer_value(v) > 0)
         b->default_max_new = (size_t)json_integer_value(v);
     json_decref(g);

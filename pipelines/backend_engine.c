@@ -80,7 +80,7 @@ int pl_backend_open_engine(const char *dir, const pl_backend_opts *o, pl_backend
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if (tok_load(path, &e->tok, err, errlen)) { e_close(b); return -1; }
-    lj_sampler_defaults(&b->defaults);
+    lj_sampler_defaults(NULL, &b->defaults);
     b->n_ctx = 262144;
     if (pl_read_generation_config(dir, b, err, errlen)) { e_close(b); return -1; }
     const char *base = strrchr(dir, '/');

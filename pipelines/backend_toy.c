@@ -103,7 +103,7 @@ int pl_backend_open_toy(const char *spec, pl_backend **out, char *err, size_t er
     b->n_ctx = 4096;
     b->eos[0] = 2;
     b->n_eos = 1;
-    lj_sampler_defaults(&b->defaults);
+    lj_sampler_defaults(NULL, &b->defaults);
     b->encode = toy_encode;
     b->decode = toy_decode;
     b->close = toy_close;

@@ -438,11 +438,11 @@ static run_req *validate(run_ctx *c, run_item *it, pl_result **errres) {
     int present;
     // sampling parameters
     if (opt_num(body, "temperature", 0, 2, 0, &dv, &present, msg, sizeof msg)) { param = "temperature"; goto fail; }
-    if (present) r->sp.temperature = (float)dv;
+    if (present) r->sp.temperature = dv;
     if (opt_num(body, "top_p", 0, 1, 1, &dv, &present, msg, sizeof msg)) { param = "top_p"; goto fail; }
-    if (present) r->sp.top_p = (float)dv;
+    if (present) r->sp.top_p = dv;
     if (opt_int(body, "top_k", -1, 1 << 30, &iv, &present, msg, sizeof msg)) { param = "top_k"; goto fail; }
-    if (present) r->sp.top_k = iv < 0 ? 0 : (int)iv;
+    if (present) r->sp.top_k = iv < 0 ? 0 : (long)iv;
     if (opt_int(body, "seed", -(1LL << 62), 1LL << 62, &iv, &present, msg, sizeof msg)) { param = "seed"; goto fail; }
     r->sp.seed = present ? (uint64_t)iv : pl_fnv1a64(cid, strlen(cid));   // unseeded: stable per custom_id
     if (opt_int(body, "n", 1, MAX_N, &iv, &present, msg, sizeof msg)) { param = "n"; goto fail; }
@@ -685,7 +685,7 @@ int pl_run(const pl_common_opts *o, const char *input) {
         fprintf(stderr, "run: model %s (%s); defaults: max_tokens ", o->model, c.b->name);
         if (c.b->default_max_new) fprintf(stderr, "%zu (generation_config)", c.b->default_max_new);
         else fprintf(stderr, "to the end of the context (%zu tokens)", c.n_ctx);
-        fprintf(stderr, ", temperature %g%s, top_p %g, top_k %d, eos [", c.b->defaults.temperature,
+        fprintf(stderr, ", temperature %g%s, top_p %g, top_k %ld, eos [", c.b->defaults.temperature,
                 c.b->defaults.temperature > 0 ? "" : " (greedy)", c.b->defaults.top_p, c.b->defaults.top_k);
         for (size_t i = 0; i < c.b->n_eos; i++) fprintf(stderr, "%s%d", i ? ", " : "", c.b->eos[i]);
         fprintf(stderr, "]; %zu sequences in flight, state budget %zu tokens, prefill chunk %zu\n",

@@ -1,6 +1,5 @@
 /* The CPU backend: host memory, dtype conversion, and the op table. fp32 everywhere; matmuls go
- * through OpenBLAS when it is installed (its threads set to ours, so the two never run at once
- * with more threads than asked for). */
+ * through OpenBLAS when it is installed, one single-threaded call per pool thread. */
 #include "kernels/cpu/cpu.h"
 
 #include "common/error.h"
@@ -151,7 +150,7 @@ int lj_backend_cpu_new(int threads, lj_backend **out, char *err, size_t errlen) 
     im->pool = pool_new(threads);
     if (!im->pool) { free(b); free(im); return lj_errf(err, errlen, "cpu backend: cannot start %d threads", threads); }
 #ifdef LONGJAM_HAVE_OPENBLAS
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1);   /* the pool splits matmuls; see matmul.c */
 #endif
     b->name = "cpu";
     b->act_dtype = b->weight_dtype = b->kv_dtype = b->state_dtype = LJ_F32;

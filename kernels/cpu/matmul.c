@@ -1,5 +1,7 @@
-/* y = x · Wᵀ (+ bias) (+ y): OpenBLAS sgemm when available, else a threaded dot-product loop
- * (each output is one dot product in a fixed order, so results do not depend on M). */
+/* y = x · Wᵀ (+ bias) (+ y). The output columns are split across the pool's threads; each block
+ * is one single-threaded OpenBLAS sgemm/sgemv when available (OpenBLAS's own threads are set to 1,
+ * so its spinning workers never compete with the pool), else a dot-product loop (each output one
+ * dot product in a fixed order, so results do not depend on M). */
 #include "kernels/cpu/cpu.h"
 
 #include <string.h>
@@ -43,27 +45,38 @@ static void mm_cols(void *arg, size_t n0, size_t n1) {
 }
 #endif
 
-typedef struct bias_job { const lj_matmul_params *p; } bias_job;
+#ifdef LONGJAM_HAVE_OPENBLAS
+/* columns [n0, n1) = rows n0..n1 of W */
+static void mm_blas_cols(void *arg, size_t n0, size_t n1) {
+    const mm_job *j = arg;
+    const lj_matmul_params *p = j->p;
+    const float *w = (const float *)p->w.data + n0 * j->k;
+    float *y = (float *)p->y + n0;
+    float beta = p->accumulate ? 1.0f : 0.0f;
+    if (p->m == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), (int)j->k, 1.0f, w, (int)j->k, p->x, 1, beta, y, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->m, (int)(n1 - n0), (int)j->k, 1.0f, p->x,
+                    (int)p->ldx, w, (int)j->k, beta, y, (int)p->ldy);
+}
+#endif
 
 int cpu_matmul(lj_backend *b, const lj_matmul_params *p) {
     if (p->w.dtype != LJ_F32) return cpu_fail(b, "cpu matmul: weights must be F32 (got dtype %d)", (int)p->w.dtype);
     size_t N = p->w.rows, K = p->w.cols, M = p->m;
     if (M == 0 || N == 0) return 0;
+    mm_job j = {p, K};
+    /* one block per thread, in multiples of 16 columns; small products stay on the caller */
+    size_t t = (size_t)b->threads, grain = ((N + t - 1) / t + 15) & ~(size_t)15;
+    if (M * N * K < ((size_t)1 << 17)) grain = N;
 #ifdef LONGJAM_HAVE_OPENBLAS
-    float beta = p->accumulate ? 1.0f : 0.0f;
     if (K == 0) {
         if (!p->accumulate)
             for (size_t r = 0; r < M; r++) memset((float *)p->y + r * p->ldy, 0, N * sizeof(float));
-    } else if (M == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, 1.0f, p->w.data, (int)K, p->x, 1, beta, p->y, 1);
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, p->x, (int)p->ldx,
-                    p->w.data, (int)K, beta, p->y, (int)p->ldy);
+        pool_for(cpu_pool_of(b), N, grain, mm_blas_cols, &j);
     }
 #else
-    mm_job j = {p, K};
-    size_t grain = N / (size_t)(4 * b->threads);
-    if (grain < 16) grain = 16;
     pool_for(cpu_pool_of(b), N, grain, mm_cols, &j);
 #endif
     if (p->bias) {

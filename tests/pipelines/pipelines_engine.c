@@ -25,7 +25,7 @@ static void init_gen(gen *g, const pl_backend *b, const int32_t *p, size_t n) {
     memcpy(g->prompt, p, n * sizeof *p);
     g->q = (lj_seq){.prompt = g->prompt, .n_prompt = n, .capacity = n + NEW, .max_new = NEW, .eos = b->eos,
                     .n_eos = b->n_eos, .on_token = on_tok, .on_done = on_done, .user = g};
-    lj_sampler_defaults(&g->q.sampling);
+    lj_sampler_defaults(NULL, &g->q.sampling);
 }
 
 static void drain(lj_sched *s, gen *g, int n) {
