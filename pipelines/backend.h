@@ -51,7 +51,7 @@ void pl_backend_close(pl_backend *b);
 int pl_backend_engine_available(void);
 
 /* Renders OpenAI chat messages ([{role, content}], content a string or [{type:"text", text}])
- * through the Jamba-1.5 chat template with the generation prompt, as text holding the special-token
+ * through the Jamba chat template (engine/chat.h) with the generation prompt, as text holding the special-token
  * strings; the tokenizer turns those into their ids. Errors name the message index. */
 int pl_chat_render(json_t *messages, char **out, char *err, size_t errlen);
 /* The chat prefix that a user turn's content follows, and the suffix after it (both static):

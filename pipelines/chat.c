@@ -1,80 +1,97 @@
-/* The Jamba-1.5 chat template (tokenizer_config.json of ai21labs/AI21-Jamba-1.5-Mini), rendered
- * without a Jinja engine: BOS, then per message `<|bom|><|ROLE|> CONTENT<|eom|>`, then
- * `<|bom|><|assistant|>` as the generation prompt.
- * TODO(engine/chat.h, tokenizer branch): use the shared renderer once it lands. */
+/* OpenAI chat messages through the engine's Jamba chat template (engine/chat.h): JSON messages are
+ * checked here (errors name the message index) and rendered by chat_format. */
 #include "pipelines/backend.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "engine/chat.h"
 
-typedef struct { char *p; size_t n, cap; } sbuf;
-static int sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap : 256);
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) return -1;
-        b->p = p;
-        b->cap = cap;
+/* content: a string, or an array of parts whose text parts are joined. *out malloc'd. */
+static int content_text(json_t *c, char **out, size_t idx, char *err, size_t errlen) {
+    *out = NULL;
+    if (json_is_string(c) || json_is_null(c) || !c) {
+        *out = strdup(json_is_string(c) ? json_string_value(c) : "");
+        return *out ? 0 : lj_errf(err, errlen, "out of memory");
     }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
+    if (!json_is_array(c)) return lj_errf(err, errlen, "messages[%zu].content: must be a string or an array of text parts", idx);
+    size_t total = 1, i;
+    json_t *part;
+    json_array_foreach(c, i, part) {
+        json_t *ty = json_object_get(part, "type"), *tx = json_object_get(part, "text");
+        if (!json_is_string(ty) || strcmp(json_string_value(ty), "text") || !json_is_string(tx))
+            return lj_errf(err, errlen, "messages[%zu].content[%zu]: only {\"type\": \"text\", \"text\": ...} parts are supported", idx, i);
+        total += json_string_length(tx);
+    }
+    char *s = malloc(total), *p = s;
+    if (!s) return lj_errf(err, errlen, "out of memory");
+    json_array_foreach(c, i, part) {
+        json_t *tx = json_object_get(part, "text");
+        memcpy(p, json_string_value(tx), json_string_length(tx));
+        p += json_string_length(tx);
+    }
+    *p = 0;
+    *out = s;
     return 0;
-}
-static int sb_str(sbuf *b, const char *s) { return sb_add(b, s, strlen(s)); }
-
-const char *pl_chat_user_prefix(void) { return "<|startoftext|><|bom|><|user|> "; }
-const char *pl_chat_user_suffix(void) { return "<|eom|><|bom|><|assistant|>"; }
-
-/* content: a string, or an array of parts of which the text parts are joined. */
-static int content_text(json_t *c, sbuf *b, size_t idx, char *err, size_t errlen) {
-    if (json_is_string(c)) return sb_add(b, json_string_value(c), json_string_length(c));
-    if (json_is_array(c)) {
-        size_t i;
-        json_t *part;
-        json_array_foreach(c, i, part) {
-            json_t *ty = json_object_get(part, "type"), *tx = json_object_get(part, "text");
-            if (!json_is_string(ty) || strcmp(json_string_value(ty), "text") || !json_is_string(tx))
-                return lj_errf(err, errlen, "messages[%zu].content[%zu]: only {\"type\":\"text\",\"text\":...} parts are supported", idx, i);
-            if (sb_add(b, json_string_value(tx), json_string_length(tx))) return -1;
-        }
-        return 0;
-    }
-    if (json_is_null(c)) return 0;
-    return lj_errf(err, errlen, "messages[%zu].content: must be a string or an array of text parts", idx);
 }
 
 int pl_chat_render(json_t *messages, char **out, char *err, size_t errlen) {
     *out = NULL;
     if (!json_is_array(messages) || json_array_size(messages) == 0)
         return lj_errf(err, errlen, "messages: must be a non-empty array");
-    sbuf b = {0};
-    if (sb_str(&b, "<|startoftext|>")) goto oom;
-    size_t i;
-    json_t *m;
-    json_array_foreach(messages, i, m) {
-        json_t *role = json_object_get(m, "role");
-        if (!json_is_object(m) || !json_is_string(role)) {
-            free(b.p);
-            return lj_errf(err, errlen, "messages[%zu]: needs a string \"role\"", i);
-        }
+    size_t n = json_array_size(messages), i;
+    lj_chat_message *m = calloc(n, sizeof *m);
+    char **texts = calloc(n, sizeof *texts);
+    int rc = 0;
+    if (!m || !texts) { rc = lj_errf(err, errlen, "out of memory"); goto done; }
+    json_t *msg;
+    json_array_foreach(messages, i, msg) {
+        json_t *role = json_object_get(msg, "role");
+        if (!json_is_object(msg) || !json_is_string(role)) { rc = lj_errf(err, errlen, "messages[%zu]: needs a string \"role\"", i); goto done; }
         const char *r = json_string_value(role);
         if (!strcmp(r, "developer")) r = "system";
         if (strcmp(r, "system") && strcmp(r, "user") && strcmp(r, "assistant") && strcmp(r, "tool")) {
-            free(b.p);
-            return lj_errf(err, errlen, "messages[%zu].role: '%s' is not system, user, assistant or tool", i, r);
+            rc = lj_errf(err, errlen, "messages[%zu].role: '%.100s' is not system, user, assistant or tool", i, r);
+            goto done;
         }
-        if (sb_str(&b, "<|bom|><|") || sb_str(&b, r) || sb_str(&b, "|> ")) goto oom;
-        if (content_text(json_object_get(m, "content"), &b, i, err, errlen)) { free(b.p); return -1; }
-        if (sb_str(&b, "<|eom|>")) goto oom;
+        if ((rc = content_text(json_object_get(msg, "content"), &texts[i], i, err, errlen))) goto done;
+        m[i] = (lj_chat_message){r, texts[i]};
     }
-    if (sb_str(&b, "<|bom|><|assistant|>")) goto oom;
-    *out = b.p;
-    return 0;
-oom:
-    free(b.p);
-    return lj_errf(err, errlen, "chat template: out of memory");
+    rc = chat_format(m, n, LJ_CHAT_JAMBA, 1, out, NULL, err, errlen);
+done:
+    for (i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
+    free(m);
+    return rc;
+}
+
+/* The template around one user message, split at its content (computed once). */
+static char g_prefix[256], g_suffix[256];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void split_once(void) {
+    static const char mark[] = "\x01\x02longjam\x02\x01";
+    lj_chat_message m = {"user", mark};
+    char *s = NULL, err[256];
+    if (chat_format(&m, 1, LJ_CHAT_JAMBA, 1, &s, NULL, err, sizeof err) == 0) {
+        char *at = strstr(s, mark);
+        if (at && (size_t)(at - s) < sizeof g_prefix && strlen(at + sizeof mark - 1) < sizeof g_suffix) {
+            memcpy(g_prefix, s, (size_t)(at - s));
+            strcpy(g_suffix, at + sizeof mark - 1);
+        }
+    }
+    free(s);
+}
+
+const char *pl_chat_user_prefix(void) {
+    pthread_once(&g_once, split_once);
+    return g_prefix;
+}
+
+const char *pl_chat_user_suffix(void) {
+    pthread_once(&g_once, split_once);
+    return g_suffix;
 }
