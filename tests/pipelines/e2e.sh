@@ -100,6 +100,34 @@ assert w["dA.pdf"]["windows"] == 3 and w["dA.pdf"]["pages"] == 4 and w["dB.pdf"]
 print("ok: summarize")
 PY
 
+# real documents: `longjam ingest` windows of a PDF and a TEI file, and documents given directly,
+# one of them broken (its own error line, the others go on; exit 3)
+SAMPLES=$HERE/../../samples/docs
+TOK=${LJ_FIXTURES:-$HERE/../../../shared/fixtures}/models/tiny-chat/tokenizer.json
+if [ -f "$TOK" ] && [ -f "$SAMPLES/pari-parallel.pdf" ]; then
+  "$LJ" ingest "$SAMPLES/pari-parallel.pdf" "$SAMPLES/gettysburg.tei.xml" --tokenizer "$TOK" --window 1500 -o ingest.jsonl 2>/dev/null
+  "$LJ" summarize --model "$MODEL" ingest.jsonl -o sumi.jsonl --max-summary-tokens 8 --quiet --max-context 2048
+  head -c 3000 /dev/urandom > broken.pdf
+  set +e
+  "$LJ" summarize --model "$MODEL" "$SAMPLES/gettysburg.tei.xml" broken.pdf doc0.txt -o sumd.jsonl --max-summary-tokens 8 --quiet --max-context 2048; rc=$?
+  set -e
+  [ $rc = 3 ] || { echo "FAIL: summarize with a broken document exit $rc, want 3"; exit 1; }
+  python3 - "$SAMPLES" <<PY
+import json, sys; sys.path.insert(0, "$HERE")
+import check
+w = [json.loads(l) for l in open("ingest.jsonl")]
+paths = sorted(set(x["path"] for x in w))
+s = check.check_summaries("sumi.jsonl", paths)
+pdf = [p for p in paths if p.endswith(".pdf")][0]
+assert s[pdf]["windows"] == sum(1 for x in w if x["path"] == pdf) > 1 and s[pdf]["pages"] == 13, s[pdf]
+assert s[pdf]["doc"] == w[0]["doc"], (s[pdf]["doc"], w[0]["doc"])
+d = {j["path"]: j for j in check.load("sumd.jsonl")}
+assert len(d) == 3 and "error" in d["broken.pdf"] and d["broken.pdf"]["summary"] is None, d.get("broken.pdf")
+assert all(isinstance(d[p]["summary"], str) and "error" not in d[p] for p in d if p != "broken.pdf"), d
+print("ok: summarize over ingest windows (PDF, TEI) and a broken document")
+PY
+fi
+
 for c in run qa summarize merge; do
   "$LJ" $c --help > help.txt
   grep -q "usage: longjam $c" help.txt || { echo "FAIL: $c --help"; exit 1; }
