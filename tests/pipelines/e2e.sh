@@ -100,6 +100,19 @@ assert w["dA.pdf"]["windows"] == 3 and w["dA.pdf"]["pages"] == 4 and w["dB.pdf"]
 print("ok: summarize")
 PY
 
+# many small windows: summaries are combined two or three at a time, level after level, and it ends
+"$LJ" summarize --model "$MODEL" doc2.txt -o deep.jsonl --window-tokens 24 --max-summary-tokens 8 --quiet --max-context 2048
+python3 - <<PY
+import sys; sys.path.insert(0, "$HERE")
+import check
+s = check.check_summaries("deep.jsonl", ["doc2.txt"])["doc2.txt"]
+# every call writes at most 8 tokens and each reduce level at least halves the list: < 2 x windows calls
+assert s["windows"] >= 8 and s["tokens_out"] <= 8 * 2 * s["windows"], s
+print("ok: multi-level reduce over", s["windows"], "windows")
+PY
+set +e; "$LJ" summarize --model "$MODEL" doc2.txt -o never.jsonl --window-tokens 12 --max-summary-tokens 8 --quiet 2> never.err; rc=$?; set -e
+[ $rc = 1 ] && grep -q "cannot combine two summaries" never.err || { echo "FAIL: a window that cannot hold two summaries was accepted ($rc)"; exit 1; }
+
 # real documents: `longjam ingest` windows of a PDF and a TEI file, and documents given directly,
 # one of them broken (its own error line, the others go on; exit 3)
 SAMPLES=$HERE/../../samples/docs
