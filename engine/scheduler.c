@@ -61,9 +61,13 @@ int lj_sched_can_admit(const lj_sched *s, size_t capacity) {
 }
 
 size_t lj_sched_active(const lj_sched *s) { return s->active; }
+
+void lj_sched_release(lj_sched *s, size_t capacity) {
+    s->used_tokens = capacity < s->used_tokens ? s->used_tokens - capacity : 0;
+}
 lj_sched_stats lj_sched_get_stats(const lj_sched *s) { return s->stats; }
 
-static void unlink_seq(lj_sched *s, lj_seq *q) {
+static void unlink_seq(lj_sched *s, lj_seq *q, int keep_charge) {
     lj_seq **pp = &s->head, *prev = NULL;
     while (*pp && *pp != q) { prev = *pp; pp = &(*pp)->next; }
     if (!*pp) return;
@@ -71,14 +75,14 @@ static void unlink_seq(lj_sched *s, lj_seq *q) {
     if (s->tail == q) s->tail = prev;
     q->next = NULL;
     s->active--;
-    s->used_tokens -= q->capacity;
+    if (!keep_charge) s->used_tokens -= q->capacity;
 }
 
 /* Ends a sequence: frees or hands back its state, then tells the caller. */
 static void finish_seq(lj_sched *s, lj_seq *q, int why, int linked) {
-    if (linked) unlink_seq(s, q);
-    q->finish = why;
     int keep = q->keep_state && (why == LJ_FINISH_PREFILL || why == LJ_FINISH_STOP || why == LJ_FINISH_LENGTH);
+    if (linked) unlink_seq(s, q, keep);   // a state handed back stays charged until lj_sched_release
+    q->finish = why;
     lj_sampler_free(q->sampler);
     q->sampler = NULL;
     if (q->state && !keep) {

@@ -54,7 +54,8 @@ struct lj_seq {
     const void *fork_from;   /* state NULL and this set: the state is a fork of it, made at admission
                                 (so forks take memory only when they run); capacity = the source's */
     size_t max_new;          /* tokens to generate; 0 = prefill only */
-    int keep_state;          /* on finish, leave the state in seq->state for the caller (who frees it) */
+    int keep_state;          /* on finish, leave the state in seq->state for the caller, who frees it
+                                and then calls lj_sched_release(capacity): until then it stays charged */
     lj_sampler_params sampling;
     const int32_t *eos;      /* [n_eos] end-of-sequence ids */
     size_t n_eos;
@@ -98,6 +99,8 @@ void lj_sched_submit(lj_sched *s, lj_seq *seq);
  * failed (the sequences of that step are finished with LJ_FINISH_ERROR and the others go on). */
 int lj_sched_step(lj_sched *s);
 size_t lj_sched_active(const lj_sched *s);
+/* Uncharges a state handed back by a keep_state sequence once the caller has freed it. */
+void lj_sched_release(lj_sched *s, size_t capacity);
 /* Ends every sequence in flight with LJ_FINISH_ABORTED (states freed). */
 void lj_sched_abort_all(lj_sched *s);
 

@@ -32,6 +32,7 @@ typedef struct sum_ctx {
     size_t n_paths;
     pthread_t producer, *workers;
     size_t n_workers;
+    pl_keyset *offered;     /* paths handed out in this run: a path given twice is done once */
 } sum_ctx;
 
 typedef struct sum_doc sum_doc;
@@ -323,6 +324,12 @@ static void *worker_main(void *arg) {
 static int offer(sum_ctx *c, sum_item *it, uint64_t *skipped) {
     if (!pl_shard_mine(it->path, strlen(it->path), c->o->shard_index, c->o->shard_count)) { item_free(it); return 0; }
     if (pl_keyset_get(c->rt.done, it->path) > 0) { (*skipped)++; item_free(it); return 0; }
+    int *seen = c->offered ? pl_keyset_slot(c->offered, it->path) : NULL;
+    if (seen && (*seen)++) {
+        fprintf(stderr, "warning: %s given twice; summarized once\n", it->path);
+        item_free(it);
+        return 0;
+    }
     sum_work *w = malloc(sizeof *w);
     if (!w) { item_free(it); return -1; }
     w->it = it;
@@ -388,12 +395,15 @@ static void read_windows(sum_ctx *c, const char *file, uint64_t *skipped) {
 static void *producer_main(void *arg) {
     sum_ctx *c = arg;
     uint64_t skipped = 0;
+    c->offered = pl_keyset_new();
     for (size_t i = 0; i < c->n_paths && pl_stop_level() == 0; i++) {
         if (pl_doc_is_windows(c->paths[i])) { read_windows(c, c->paths[i], &skipped); continue; }
         sum_item *it = lj_calloc(1, sizeof *it);
         if (!it || !(it->path = strdup(c->paths[i])) || !(it->doc = pl_doc_id(c->paths[i]))) { if (it) item_free(it); break; }
         offer(c, it, &skipped);
     }
+    pl_keyset_free(c->offered);
+    c->offered = NULL;
     pl_progress_skipped(&c->rt.progress, skipped);
     if (skipped && !c->rt.o.quiet) fprintf(stderr, "resume: %llu documents already summarized in the output\n", (unsigned long long)skipped);
     if (pl_stop_level() == 0) pl_progress_set_total_known(&c->rt.progress);

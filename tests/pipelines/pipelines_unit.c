@@ -185,6 +185,26 @@ static void test_scheduler(void) {
     while (lj_sched_active(s8)) lj_sched_step(s8);
     CHECK(fk.done && whole.done && fk.n_out == whole.n_out && !memcmp(fk.out, whole.out, fk.n_out * sizeof(int32_t)));
     b->model.state_free(b->model.ctx, pre.q.state);
+    lj_sched_release(s8, pre.q.capacity);
+    // a kept state stays charged until released: budget 100, 60 held, one of 30 running -> no second 30
+    gen keep, run1;
+    make_gens(&keep, 1, b);
+    keep.q.max_new = 0;
+    keep.q.keep_state = 1;
+    keep.q.capacity = 60;
+    lj_sched_submit(sb, &keep.q);
+    while (lj_sched_active(sb)) lj_sched_step(sb);
+    CHECK(keep.done && keep.q.state);
+    make_gens(&run1, 1, b);
+    run1.q.n_prompt = 10;
+    run1.q.max_new = 20;
+    run1.q.capacity = 30;
+    lj_sched_submit(sb, &run1.q);
+    CHECK(lj_sched_active(sb) == 1 && !lj_sched_can_admit(sb, 30));
+    b->model.state_free(b->model.ctx, keep.q.state);
+    lj_sched_release(sb, 60);
+    CHECK(lj_sched_can_admit(sb, 30));
+    while (lj_sched_active(sb)) lj_sched_step(sb);
     lj_sched_free(s1);
     lj_sched_free(s8);
     lj_sched_free(sb);
