@@ -85,7 +85,10 @@ static int ids_cat(ids *dst, const ids *parts, size_t n) {
     int32_t *p = malloc((tot ? tot : 1) * sizeof *p);
     if (!p) return -1;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) { memcpy(p + k, parts[i].p, parts[i].n * sizeof *p); k += parts[i].n; }
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].n) memcpy(p + k, parts[i].p, parts[i].n * sizeof *p);   // an empty summary has no buffer
+        k += parts[i].n;
+    }
     dst->p = p;
     dst->n = tot;
     return 0;
