@@ -33,9 +33,60 @@ static double rel(const float *a, const double *ref, size_t n, size_t lda, size_
     }
     return mr > 0 ? md / mr : md;
 }
+#define TOL 1e-5
+
 static double silu(double x) { return x / (1 + exp(-x)); }
 
-#define TOL 1e-5
+
+static void attention_case(lj_backend *b, size_t pos0, size_t n0, size_t n1, size_t Hq, size_t Hkv, size_t Dh) {
+    const size_t QD = Hq * Dh, KVD = Hkv * Dh, cap = pos0 + n0 + n1;
+    size_t ntok[2] = {n0, n1}, pos[2] = {pos0, 0}, T = n0 + n1;
+    float *q = rnd(T * QD, 1), *k = rnd(T * KVD, 1), *v = rnd(T * KVD, 1), *out = calloc(T * QD, sizeof(float));
+    float *kc0 = rnd(cap * KVD, 1), *vc0 = rnd(cap * KVD, 1), *kc1 = calloc(cap * KVD, 4), *vc1 = calloc(cap * KVD, 4);
+    float *K0 = malloc(cap * KVD * 4), *V0 = malloc(cap * KVD * 4), *K1 = calloc(cap * KVD, 4), *V1 = calloc(cap * KVD, 4);
+    memcpy(K0, kc0, cap * KVD * 4);
+    memcpy(V0, vc0, cap * KVD * 4);
+    double *ref = malloc(T * QD * sizeof *ref), *sc = malloc(cap * sizeof *sc);
+    for (size_t s = 0, row = 0; s < 2; row += ntok[s], s++) {
+        float *Kc = s ? K1 : K0, *Vc = s ? V1 : V0;
+        for (size_t t = 0; t < ntok[s]; t++) {   /* reference cache = old rows + new rows */
+            memcpy(Kc + (pos[s] + t) * KVD, k + (row + t) * KVD, KVD * 4);
+            memcpy(Vc + (pos[s] + t) * KVD, v + (row + t) * KVD, KVD * 4);
+        }
+        for (size_t t = 0; t < ntok[s]; t++)
+            for (size_t hh = 0; hh < Hq; hh++) {
+                // torch: softmax(q k^T / sqrt(Dh), causal) v with k, v repeated over the GQA group
+                size_t P = pos[s] + t, g = hh / (Hq / Hkv);
+                double mx = -1e300, sum = 0;
+                for (size_t j = 0; j <= P; j++) {
+                    double a = 0;
+                    for (size_t e = 0; e < Dh; e++) a += (double)q[(row + t) * QD + hh * Dh + e] * Kc[j * KVD + g * Dh + e];
+                    sc[j] = a / sqrt((double)Dh);
+                    mx = sc[j] > mx ? sc[j] : mx;
+                }
+                for (size_t j = 0; j <= P; j++) { sc[j] = exp(sc[j] - mx); sum += sc[j]; }
+                for (size_t e = 0; e < Dh; e++) {
+                    double o = 0;
+                    for (size_t j = 0; j <= P; j++) o += sc[j] / sum * Vc[j * KVD + g * Dh + e];
+                    ref[(row + t) * QD + hh * Dh + e] = o;
+                }
+            }
+    }
+    void *kcs[2] = {kc0, kc1}, *vcs[2] = {vc0, vc1};
+    lj_attention_params ap = {.batch = {2, ntok, pos, T}, .q = q, .ldq = QD, .k = k, .ldk = KVD, .v = v, .ldv = KVD,
+                              .k_cache = kcs, .v_cache = vcs, .out = out, .ldo = QD, .n_heads = Hq, .n_kv_heads = Hkv,
+                              .head_dim = Dh, .scale = 1.0f / sqrtf((float)Dh)};
+    CHECK(b->attention(b, &ap) == 0);
+    double e = rel(out, ref, T * QD, QD, QD);
+    CHECKF(e < TOL, "attention %.3g", e);
+    /* the op appended the new rows to each cache exactly as the reference did */
+    CHECK(memcmp(kc0, K0, (pos0 + n0) * KVD * 4) == 0 && memcmp(vc0, V0, (pos0 + n0) * KVD * 4) == 0);
+    CHECK(memcmp(kc1, K1, n1 * KVD * 4) == 0 && memcmp(vc1, V1, n1 * KVD * 4) == 0);
+    printf("attention (pos %zu, %zu + %zu tokens, heads %zu/%zu, head_dim %zu): %.3g\n", pos0, n0, n1, Hq, Hkv, Dh, e);
+    free(q); free(k); free(v); free(out); free(kc0); free(vc0); free(kc1); free(vc1);
+    free(K0); free(V0); free(K1); free(V1); free(ref); free(sc);
+}
+
 
 int main(void) {
     char err[LJ_ERRLEN];
@@ -148,53 +199,10 @@ int main(void) {
         free(xz); free(w); free(cb); free(win0); free(win1); free(w0c); free(y); free(ref);
         free(dt); free(dtb); free(alog); free(bc); free(dsk); free(st0); free(st1); free(ys); free(h); free(sref); free(hf);
     }
-    /* attention: sequence 0 has 6 cached tokens and 3 new, sequence 1 is new with 5; GQA 6/2 */
-    {
-        const size_t Hq = 6, Hkv = 2, Dh = 8, QD = Hq * Dh, KVD = Hkv * Dh, cap = 16;
-        size_t ntok[2] = {3, 5}, pos[2] = {6, 0}, T = 8;
-        float *q = rnd(T * QD, 1), *k = rnd(T * KVD, 1), *v = rnd(T * KVD, 1), *out = calloc(T * QD, sizeof(float));
-        float *kc0 = rnd(cap * KVD, 1), *vc0 = rnd(cap * KVD, 1), *kc1 = calloc(cap * KVD, 4), *vc1 = calloc(cap * KVD, 4);
-        float *K0 = malloc(cap * KVD * 4), *V0 = malloc(cap * KVD * 4);
-        memcpy(K0, kc0, cap * KVD * 4);
-        memcpy(V0, vc0, cap * KVD * 4);
-        double *ref = malloc(T * QD * sizeof *ref), sc[32];
-        for (size_t s = 0, row = 0; s < 2; row += ntok[s], s++) {
-            float *Kc = s ? kc1 : K0, *Vc = s ? vc1 : V0;
-            for (size_t t = 0; t < ntok[s]; t++) {   /* reference cache = old rows + new rows */
-                memcpy(Kc + (pos[s] + t) * KVD, k + (row + t) * KVD, KVD * 4);
-                memcpy(Vc + (pos[s] + t) * KVD, v + (row + t) * KVD, KVD * 4);
-            }
-            for (size_t t = 0; t < ntok[s]; t++)
-                for (size_t hh = 0; hh < Hq; hh++) {
-                    size_t P = pos[s] + t, g = hh / (Hq / Hkv);
-                    double mx = -1e300, sum = 0;
-                    for (size_t j = 0; j <= P; j++) {
-                        double a = 0;
-                        for (size_t e = 0; e < Dh; e++) a += (double)q[(row + t) * QD + hh * Dh + e] * Kc[j * KVD + g * Dh + e];
-                        sc[j] = a / sqrt((double)Dh);
-                        mx = sc[j] > mx ? sc[j] : mx;
-                    }
-                    for (size_t j = 0; j <= P; j++) { sc[j] = exp(sc[j] - mx); sum += sc[j]; }
-                    for (size_t e = 0; e < Dh; e++) {
-                        double o = 0;
-                        for (size_t j = 0; j <= P; j++) o += sc[j] / sum * Vc[j * KVD + g * Dh + e];
-                        ref[(row + t) * QD + hh * Dh + e] = o;
-                    }
-                }
-        }
-        void *kcs[2] = {kc0, kc1}, *vcs[2] = {vc0, vc1};
-        lj_attention_params ap = {.batch = {2, ntok, pos, T}, .q = q, .ldq = QD, .k = k, .ldk = KVD, .v = v, .ldv = KVD,
-                                  .k_cache = kcs, .v_cache = vcs, .out = out, .ldo = QD, .n_heads = Hq, .n_kv_heads = Hkv,
-                                  .head_dim = Dh, .scale = 1.0f / sqrtf((float)Dh)};
-        CHECK(b->attention(b, &ap) == 0);
-        double e = rel(out, ref, T * QD, QD, QD);
-        CHECKF(e < TOL, "attention %.3g", e);
-        /* the op appended the new rows to each cache (the reference appended the same rows to K0/V0) */
-        CHECK(memcmp(kc0, K0, (pos[0] + ntok[0]) * KVD * 4) == 0 && memcmp(vc0, V0, (pos[0] + ntok[0]) * KVD * 4) == 0);
-        CHECK(memcmp(kc1, k + ntok[0] * KVD, ntok[1] * KVD * 4) == 0 && memcmp(vc1, v + ntok[0] * KVD, ntok[1] * KVD * 4) == 0);
-        printf("attention: %.3g\n", e);
-        free(q); free(k); free(v); free(out); free(kc0); free(vc0); free(kc1); free(vc1); free(K0); free(V0); free(ref);
-    }
+    /* attention: sequence 0 continues after cached tokens, sequence 1 is new; GQA; short and
+     * long (several query blocks of 32 and key blocks of 256) */
+    attention_case(b, 6, 3, 5, 6, 2, 8);
+    attention_case(b, 300, 70, 40, 4, 1, 16);
     /* moe: top-2 of 5, weights not renormalised */
     {
         const size_t T = 7, H = 12, I = 10, E = 5, k = 2;
