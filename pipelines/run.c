@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "pipelines/linereader.h"
 #include "pipelines/pipelines.h"
 
 #define MAX_N 16
@@ -599,13 +600,14 @@ static void *producer_main(void *arg) {
     run_ctx *c = arg;
     pl_runtime *rt = &c->rt;
     pl_keyset *seen = pl_keyset_new();
+    pl_lines *lr = pl_lines_open(fileno(c->in));
     char *line = NULL;
-    size_t cap = 0, line_no = 0;
-    ssize_t n;
+    size_t line_no = 0;
+    ssize_t n = 0;
     uint64_t skipped = 0;
-    while (seen && pl_stop_level() == 0 && (n = getline(&line, &cap, c->in)) > 0) {
+    while (seen && lr && pl_stop_level() == 0 && (n = pl_lines_next(lr, &line)) >= 0) {
         line_no++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        while (n > 0 && line[n - 1] == '\r') line[--n] = 0;
         size_t sp = strspn(line, " \t");
         if ((ssize_t)sp == n) continue;   // blank lines are not requests
         json_error_t je;
@@ -659,8 +661,9 @@ static void *producer_main(void *arg) {
     }
     if (skipped && !rt->o.quiet) fprintf(stderr, "resume: %llu requests already done in the output\n", (unsigned long long)skipped);
     pl_progress_skipped(&rt->progress, skipped);
+    if (n == -3) fprintf(stderr, "error: %s: read error after line %zu\n", c->input, line_no);
     if (pl_stop_level() == 0) pl_progress_set_total_known(&rt->progress);
-    free(line);
+    pl_lines_close(lr);
     pl_keyset_free(seen);
     pl_queue_close(rt->work);
     for (size_t i = 0; i < c->n_workers; i++) pthread_join(c->workers[i], NULL);
