@@ -86,6 +86,19 @@ echo "SIGTERM: exit $rc with $(wc -l < term.jsonl) of $TOTAL lines"
 $CHECK same ref.jsonl term.jsonl
 echo "ok: SIGTERM exit 4 + resume"
 
+# SIGTERM while the request pipe is idle (writer still open, no data): exits 4 at once with all done
+mkfifo fifo
+"$LJ" "${ARGS[@]/req.jsonl/fifo}" -o fifo.jsonl & pid=$!
+exec 3>fifo
+cat req.jsonl >&3
+for _ in $(seq 3000); do [ "$(cat fifo.jsonl 2>/dev/null | wc -l)" -ge "$TOTAL" ] && break; sleep 0.01; done
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+exec 3>&-
+[ $rc = 4 ] || { echo "FAIL: SIGTERM on an idle pipe: exit $rc"; exit 1; }
+$CHECK same ref.jsonl fifo.jsonl
+echo "ok: SIGTERM with an idle input pipe"
+
 # --retry-errors redoes only failed lines (7 malformed ones fail again, same lines); --overwrite restarts
 "$LJ" "${ARGS[@]}" -o term.jsonl --retry-errors 2> retry.err || [ $? = 1 ]   # 1: every redone line failed again
 $CHECK same ref.jsonl term.jsonl
