@@ -1,0 +1,168 @@
+/* Row-wise and elementwise ops in bf16 with fp32 math: embedding gather, RMSNorm, SiLU·mul, add,
+ * argmax; and the GEMM op on cuBLAS (bf16 in, fp32 accumulate). */
+#include "kernels/cuda/cuda_internal.h"
+
+typedef __nv_bfloat16 bf16;
+
+/* ---- embedding ------------------------------------------------------------------------- */
+
+__global__ void embedding_kernel(const int32_t *ids, const bf16 *table, bf16 *out, size_t h) {
+    size_t t = blockIdx.x;
+    const bf16 *src = table + (size_t)ids[t] * h;
+    bf16 *dst = out + t * h;
+    for (size_t i = threadIdx.x; i < h; i += blockDim.x) dst[i] = src[i];
+}
+
+int ljc_embedding(lj_backend *b, const lj_embedding_params *p) {
+    if (p->table.dtype != LJ_BF16) return ljc_set_err(b, "cuda embedding: table dtype %d (want BF16)", (int)p->table.dtype);
+    if (!p->n_tokens) return 0;
+    embedding_kernel<<<(unsigned)p->n_tokens, 256, 0, ljc_of(b)->stream>>>(
+        p->ids, (const bf16 *)p->table.data, (bf16 *)p->out, p->table.cols);
+    LJC_LAUNCHED(b, "embedding");
+    return 0;
+}
+
+/* ---- RMSNorm: one block per row ------------------------------------------------------- */
+
+__device__ __forceinline__ float block_sum(float v, float *red) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int w = threadIdx.x / 32, l = threadIdx.x % 32, nw = blockDim.x / 32;
+    __syncthreads();
+    if (l == 0) red[w] = v;
+    __syncthreads();
+    float s = 0;
+    for (int i = 0; i < nw; i++) s += red[i];
+    return s;
+}
+
+__global__ void rmsnorm_kernel(const bf16 *x, size_t ldx, const float *wt, bf16 *y, size_t ldy, size_t n, float eps) {
+    __shared__ float red[32];
+    const bf16 *xr = x + blockIdx.x * ldx;
+    bf16 *yr = y + blockIdx.x * ldy;
+    float ss = 0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = __bfloat162float(xr[i]);
+        ss += v * v;
+    }
+    float inv = rsqrtf(block_sum(ss, red) / (float)n + eps);
+    __syncthreads();   /* in place: every read above happens before any write below */
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x)
+        yr[i] = __float2bfloat16(__bfloat162float(xr[i]) * inv * wt[i]);
+}
+
+int ljc_rmsnorm(lj_backend *b, const lj_rmsnorm_params *p) {
+    if (!p->rows) return 0;
+    unsigned th = p->n >= 1024 ? 256 : p->n >= 128 ? 128 : 32;
+    rmsnorm_kernel<<<(unsigned)p->rows, th, 0, ljc_of(b)->stream>>>((const bf16 *)p->x, p->ldx, p->weight,
+                                                                  (bf16 *)p->y, p->ldy, p->n, p->eps);
+    LJC_LAUNCHED(b, "rmsnorm");
+    return 0;
+}
+
+/* ---- SiLU(a) * b, add -------------------------------------------------------------------- */
+
+__global__ void silu_mul_kernel(const bf16 *a, size_t lda, const bf16 *bb, size_t ldb, bf16 *o, size_t ldo,
+                                size_t rows, size_t n) {
+    size_t total = rows * n;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        size_t r = i / n, c = i % n;
+        float av = __bfloat162float(a[r * lda + c]), bv = __bfloat162float(bb[r * ldb + c]);
+        o[r * ldo + c] = __float2bfloat16(ljc_silu(av) * bv);
+    }
+}
+
+int ljc_silu_mul(lj_backend *b, const lj_silu_mul_params *p) {
+    size_t total = p->rows * p->n;
+    if (!total) return 0;
+    unsigned g = ljc_blocks(total, 256);
+    if (g > 65535u * 4) g = 65535u * 4;
+    silu_mul_kernel<<<g, 256, 0, ljc_of(b)->stream>>>((const bf16 *)p->a, p->lda, (const bf16 *)p->b, p->ldb,
+                                                      (bf16 *)p->out, p->ldo, p->rows, p->n);
+    LJC_LAUNCHED(b, "silu_mul");
+    return 0;
+}
+
+__global__ void add_kernel(const bf16 *a, const bf16 *bb, bf16 *y, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        y[i] = __float2bfloat16(__bfloat162float(a[i]) + __bfloat162float(bb[i]));
+}
+
+int ljc_add(lj_backend *b, const lj_add_params *p) {
+    if (!p->n) return 0;
+    unsigned g = ljc_blocks(p->n, 256);
+    if (g > 65535u * 4) g = 65535u * 4;
+    add_kernel<<<g, 256, 0, ljc_of(b)->stream>>>((const bf16 *)p->a, (const bf16 *)p->b, (bf16 *)p->y, p->n);
+    LJC_LAUNCHED(b, "add");
+    return 0;
+}
+
+/* ---- argmax: one block per row, lowest index on ties ---------------------------------- */
+
+__global__ void argmax_kernel(const bf16 *x, size_t ldx, int32_t *ids, size_t n) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    const bf16 *xr = x + blockIdx.x * ldx;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = __bfloat162float(xr[i]);
+        if (v > best) { best = v; idx = (int)i; }   /* strided: the first hit is the lowest index */
+    }
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = idx;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if ((int)threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) ids[blockIdx.x] = bi[0] == 0x7fffffff ? 0 : bi[0];
+}
+
+int ljc_argmax(lj_backend *b, const lj_argmax_params *p) {
+    if (!p->rows) return 0;
+    argmax_kernel<<<(unsigned)p->rows, 256, 0, ljc_of(b)->stream>>>((const bf16 *)p->x, p->ldx, p->ids, p->n);
+    LJC_LAUNCHED(b, "argmax");
+    return 0;
+}
+
+/* ---- GEMM ---------------------------------------------------------------------------------- */
+
+int ljc_gemm(lj_backend *b, const void *a, size_t lda, const void *w, size_t ldw, void *c, size_t ldc,
+             cudaDataType_t ctype, size_t m, size_t n, size_t k, float beta) {
+    if (!m || !n) return 0;
+    float alpha = 1.0f;
+    /* Row-major C[M,N] = A[M,K] · W[N,K]ᵀ is column-major Cᵀ[N,M] = W(op T) · Aᵀ(op N). */
+    LJC_CUBLAS(b, cublasGemmEx(ljc_of(b)->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)m, (int)k, &alpha,
+                               w, CUDA_R_16BF, (int)ldw, a, CUDA_R_16BF, (int)lda, &beta, c, ctype, (int)ldc,
+                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
+__global__ void bias_add_kernel(bf16 *y, size_t ldy, const float *bias, size_t rows, size_t n) {
+    size_t total = rows * n;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        size_t r = i / n, c = i % n;
+        y[r * ldy + c] = __float2bfloat16(__bfloat162float(y[r * ldy + c]) + bias[c]);
+    }
+}
+
+int ljc_matmul(lj_backend *b, const lj_matmul_params *p) {
+    if (p->w.dtype != LJ_BF16) return ljc_set_err(b, "cuda matmul: weight dtype %d (want BF16)", (int)p->w.dtype);
+    size_t n = p->w.rows, k = p->w.cols;
+    if (ljc_gemm(b, p->x, p->ldx, p->w.data, k, p->y, p->ldy, CUDA_R_16BF, p->m, n, k, p->accumulate ? 1.0f : 0.0f))
+        return -1;
+    if (p->bias && p->m) {
+        unsigned g = ljc_blocks(p->m * n, 256);
+        if (g > 65535u * 4) g = 65535u * 4;
+        bias_add_kernel<<<g, 256, 0, ljc_of(b)->stream>>>((bf16 *)p->y, p->ldy, p->bias, p->m, n);
+        LJC_LAUNCHED(b, "matmul bias");
+    }
+    return 0;
+}

@@ -1,0 +1,184 @@
+/* Selective scan (Mamba-1, diagonal A) with carried fp32 state, chunked over time:
+ *   delta = softplus(dt + dt_bias); A = -exp(A_log)
+ *   h_t = exp(delta_t A) ⊙ h_{t-1} + delta_t x_t B_t ;  y_t = (h_t · C_t + D x_t) · silu(z_t)
+ * The recurrence is linear in h, so a chunk of L steps maps h_in to P ⊙ h_in + S, where
+ * P = exp(A · Σ delta) and S is the chunk's state from h_in = 0. Three launches:
+ *   1. chunk_state: every (chunk, channel) runs its L steps from zero → S, Σ delta   (parallel)
+ *   2. chunk_carry: per (channel, state) walk the chunks: h_in(c) = P(c-1) h_in(c-1) + S(c-1)
+ *   3. chunk_output: every chunk re-runs its steps from its true h_in and writes y
+ * A thread owns one channel with its N states in registers; B_t, C_t of the chunk sit in shared
+ * memory. A step with one chunk (decode, short prompts) runs launch 3 alone. */
+#include "kernels/cuda/cuda_internal.h"
+
+typedef __nv_bfloat16 bf16;
+
+#define SCAN_THREADS 128
+
+struct scan_args {
+    const bf16 *x, *dt, *b, *c, *z;
+    size_t ldx, lddt, ldb, ldc, ldz, ldy;
+    const float *dt_bias, *a_log, *d_skip;
+    bf16 *y;
+    size_t D, N;
+    float *S;        /* [seq][chunk][D][N] chunk states, then chunk initial states */
+    float *sumdt;    /* [seq][chunk][D] */
+    int nch_max;
+};
+
+template <int NP> struct scan_chunk_len { static const int L = NP <= 16 ? 128 : 64; };
+
+/* Loads B (and C) rows [t0, t0+len) of a sequence into shared memory as fp32 [L][NP], zero padded. */
+template <int NP, bool WITH_C>
+__device__ __forceinline__ void scan_load_bc(const scan_args &a, int row0, int len, float *bs, float *cs) {
+    const int L = scan_chunk_len<NP>::L;
+    for (int i = threadIdx.x; i < L * NP; i += blockDim.x) {
+        int t = i / NP, n = i % NP;
+        bool ok = t < len && n < (int)a.N;
+        bs[i] = ok ? __bfloat162float(a.b[(size_t)(row0 + t) * a.ldb + n]) : 0.0f;
+        if (WITH_C) cs[i] = ok ? __bfloat162float(a.c[(size_t)(row0 + t) * a.ldc + n]) : 0.0f;
+    }
+}
+
+template <int NP>
+__global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, scan_args a) {
+    const int L = scan_chunk_len<NP>::L;
+    __shared__ float bs[L * NP];
+    int s = blockIdx.z, ch = blockIdx.y;
+    int t0 = ch * L;
+    if (t0 >= seqs.ntok[s]) return;   /* uniform over the block */
+    int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
+    scan_load_bc<NP, false>(a, row0, len, bs, nullptr);
+    __syncthreads();
+    size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
+    if (d >= a.D) return;
+    float A[NP], h[NP];
+#pragma unroll
+    for (int n = 0; n < NP; n++) {
+        A[n] = n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) : 0.0f;
+        h[n] = 0.0f;
+    }
+    float bias = a.dt_bias[d], sum = 0.0f;
+    for (int t = 0; t < len; t++) {
+        size_t r = (size_t)(row0 + t);
+        float dv = ljc_softplus(__bfloat162float(a.dt[r * a.lddt + d]) + bias);
+        float dx = dv * __bfloat162float(a.x[r * a.ldx + d]);
+        sum += dv;
+#pragma unroll
+        for (int n = 0; n < NP; n++) h[n] = __expf(dv * A[n]) * h[n] + dx * bs[t * NP + n];
+    }
+    size_t base = ((size_t)s * a.nch_max + ch) * a.D + d;
+    a.sumdt[base] = sum;
+#pragma unroll
+    for (int n = 0; n < NP; n++)
+        if (n < (int)a.N) a.S[base * a.N + n] = h[n];
+}
+
+__global__ void scan_chunk_carry(ljc_seqs seqs, scan_args a, int L) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    int s = blockIdx.y;
+    if (i >= a.D * a.N) return;
+    size_t d = i / a.N;
+    float *state = (float *)seqs.p0[s];
+    float A = -__expf(a.a_log[i]);
+    float h = state[i];
+    int nch = (seqs.ntok[s] + L - 1) / L;
+    for (int c = 0; c < nch; c++) {
+        size_t base = ((size_t)s * a.nch_max + c) * a.D;
+        float sc = a.S[(base + d) * a.N + (i % a.N)];
+        a.S[(base + d) * a.N + (i % a.N)] = h;   /* now: the chunk's initial state */
+        h = __expf(A * a.sumdt[base + d]) * h + sc;
+    }
+    state[i] = h;
+}
+
+template <int NP>
+__global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs, scan_args a, int single) {
+    const int L = scan_chunk_len<NP>::L;
+    __shared__ float bs[L * NP], cs[L * NP];
+    int s = blockIdx.z, ch = blockIdx.y;
+    int t0 = ch * L;
+    if (t0 >= seqs.ntok[s]) return;
+    int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
+    scan_load_bc<NP, true>(a, row0, len, bs, cs);
+    __syncthreads();
+    size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
+    if (d >= a.D) return;
+    float *state = (float *)seqs.p0[s];
+    const float *h0 = single ? state + d * a.N : a.S + (((size_t)s * a.nch_max + ch) * a.D + d) * a.N;
+    float A[NP], h[NP];
+#pragma unroll
+    for (int n = 0; n < NP; n++) {
+        A[n] = n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) : 0.0f;
+        h[n] = n < (int)a.N ? h0[n] : 0.0f;
+    }
+    float bias = a.dt_bias[d], dsk = a.d_skip[d];
+    for (int t = 0; t < len; t++) {
+        size_t r = (size_t)(row0 + t);
+        float xv = __bfloat162float(a.x[r * a.ldx + d]);
+        float dv = ljc_softplus(__bfloat162float(a.dt[r * a.lddt + d]) + bias);
+        float dx = dv * xv, acc = 0.0f;
+#pragma unroll
+        for (int n = 0; n < NP; n++) {
+            h[n] = __expf(dv * A[n]) * h[n] + dx * bs[t * NP + n];
+            acc += h[n] * cs[t * NP + n];
+        }
+        float zv = __bfloat162float(a.z[r * a.ldz + d]);
+        a.y[r * a.ldy + d] = __float2bfloat16((acc + dsk * xv) * ljc_silu(zv));
+    }
+    if (single) {
+#pragma unroll
+        for (int n = 0; n < NP; n++)
+            if (n < (int)a.N) state[d * a.N + n] = h[n];
+    }
+}
+
+template <int NP>
+static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
+    const int L = scan_chunk_len<NP>::L;
+    cudaStream_t st = ljc_of(b)->stream;
+    scan_args a;
+    a.x = (const bf16 *)p->x; a.dt = (const bf16 *)p->dt; a.b = (const bf16 *)p->b; a.c = (const bf16 *)p->c;
+    a.z = (const bf16 *)p->z; a.y = (bf16 *)p->y;
+    a.ldx = p->ldx; a.lddt = p->lddt; a.ldb = p->ldb; a.ldc = p->ldc; a.ldz = p->ldz; a.ldy = p->ldy;
+    a.dt_bias = p->dt_bias; a.a_log = p->a_log; a.d_skip = p->d_skip;
+    a.D = p->d; a.N = p->n;
+    int nch = (t->max_tok + L - 1) / L;
+    a.nch_max = nch;
+    a.S = NULL; a.sumdt = NULL;
+    dim3 grid(ljc_blocks(p->d, SCAN_THREADS), (unsigned)nch, (unsigned)t->n);
+    if (nch == 1) {
+        scan_chunk_output<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 1);
+        LJC_LAUNCHED(b, "scan");
+        return 0;
+    }
+    size_t per = (size_t)t->n * nch * p->d;
+    void *ws;
+    if (ljc_scratch(b, per * (p->n + 1) * sizeof(float), &ws)) return -1;
+    a.S = (float *)ws;
+    a.sumdt = a.S + per * p->n;
+    scan_chunk_state<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a);
+    LJC_LAUNCHED(b, "scan chunk_state");
+    dim3 g2(ljc_blocks(p->d * p->n, 256), (unsigned)t->n);
+    scan_chunk_carry<<<g2, 256, 0, st>>>(*t, a, L);
+    LJC_LAUNCHED(b, "scan chunk_carry");
+    scan_chunk_output<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 0);
+    LJC_LAUNCHED(b, "scan chunk_output");
+    return 0;
+}
+
+int ljc_scan(lj_backend *b, const lj_scan_params *p) {
+    if (p->n < 1 || p->n > 64) return ljc_set_err(b, "cuda scan: d_state %zu not in 1..64", p->n);
+    for (size_t first = 0; first < p->batch.n_seqs; first += LJC_MAX_SEQS) {
+        size_t cnt = p->batch.n_seqs - first < LJC_MAX_SEQS ? p->batch.n_seqs - first : LJC_MAX_SEQS;
+        ljc_seqs t;
+        ljc_seqs_fill(&t, &p->batch, first, cnt, (void *const *)p->state, NULL);
+        if (!t.max_tok) continue;
+        int rc;
+        if (p->n <= 8) rc = scan_launch<8>(b, p, &t);
+        else if (p->n <= 16) rc = scan_launch<16>(b, p, &t);
+        else if (p->n <= 32) rc = scan_launch<32>(b, p, &t);
+        else rc = scan_launch<64>(b, p, &t);
+        if (rc) return rc;
+    }
+    return 0;
+}
