@@ -38,7 +38,7 @@ static inline ljc_impl *ljc_of(lj_backend *b) { return (ljc_impl *)b->impl; }
 int ljc_set_err(lj_backend *b, const char *fmt, ...);
 
 #define LJC_CUDA(b, call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) \
-    return ljc_set_err((b), "%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); } while (0)
+    return cudaGetLastError(), ljc_set_err((b), "%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); } while (0)
 #define LJC_CUBLAS(b, call) do { cublasStatus_t s_ = (call); if (s_ != CUBLAS_STATUS_SUCCESS) \
     return ljc_set_err((b), "%s:%d: %s: cuBLAS status %d", __FILE__, __LINE__, #call, (int)s_); } while (0)
 /* After a launch: configuration errors show here; faults inside kernels at the next sync. */

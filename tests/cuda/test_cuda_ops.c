@@ -121,10 +121,12 @@ static void test_rmsnorm_silu_add_embed_argmax(void) {
     for (size_t t = 0; t < T; t++)
         for (size_t i = 0; i < H; i++) same &= emb[t * H + i] == tab[ids[t] * H + i];
     CHECKF(same, "embedding rows differ from the table");
-    lj_argmax_params gp = {dtab, H, dids, V, H};
+    void *dam = dev(V * 4);
+    lj_argmax_params gp = {dtab, H, dam, V, H};
     OK(B->argmax(B, &gp));
     int32_t *am = malloc(V * 4);
-    OK(B->download(B, am, LJ_I32, dids, LJ_I32, V));
+    OK(B->download(B, am, LJ_I32, dam, LJ_I32, V));
+    B->free(B, dam);
     int amok = 1;
     for (size_t r = 0; r < V; r++) {
         size_t best = 0;
