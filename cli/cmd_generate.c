@@ -1,0 +1,90 @@
+/* longjam generate: greedy continuation of a prompt given as token ids, printed as ids on one
+ * line of stdout. */
+#include "cli/cli_engine.h"
+#include "cli/commands.h"
+
+#include "common/error.h"
+#include "engine/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: longjam generate --model DIR --ids 1,2,3 --max-new-tokens N\n"
+               "                        [--chunk N] [--threads N] [--ignore-eos] [--device cpu|cuda]\n\n"
+               "Decodes greedily (argmax) from the prompt token ids and prints the new ids, space-separated,\n"
+               "on one line of stdout. The prompt is prefilled in chunks of --chunk tokens (default one pass),\n"
+               "then each new token is decoded through the sequence state. Generation stops after an\n"
+               "end-of-sequence id (generation_config.json, else config.json eos_token_id; the eos id is\n"
+               "printed) unless --ignore-eos is given, or after N new tokens.\n");
+}
+
+int cmd_generate(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
+    const char *model = NULL, *ids_text = NULL, *device = "cpu";
+    size_t max_new = 0, chunk = 0, threads = 0;
+    int have_max = 0, ignore_eos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--model") && v) { model = v; i++; }
+        else if (!strcmp(a, "--ids") && v) { ids_text = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--max-new-tokens")) { if (cli_parse_size(a, v, &max_new)) return CLI_USAGE; have_max = 1; i++; }
+        else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--threads")) { if (cli_parse_size(a, v, &threads)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
+        else if (!strcmp(a, "--prompt")) {
+            /* Text prompts need the tokenizer (engine/tokenizer.h); they are wired in here when it lands. */
+            fprintf(stderr, "longjam generate: --prompt is not available yet; give token ids with --ids\n");
+            return CLI_USAGE;
+        } else { fprintf(stderr, "longjam generate: unknown or incomplete option '%s'\n\n", a); usage(stderr); return CLI_USAGE; }
+    }
+    if (!model || !ids_text) { usage(stderr); return CLI_USAGE; }
+    int32_t *prompt;
+    size_t n;
+    if (cli_parse_ids(ids_text, &prompt, &n)) return CLI_USAGE;
+    char err[LJ_ERRLEN];
+    lj_load_opts o = {.device = device, .threads = (int)threads};
+    lj_model *m;
+    if (lj_model_load(model, &o, &m, err, sizeof err)) {
+        fprintf(stderr, "longjam generate: %s\n", err);
+        free(prompt);
+        return CLI_FAILED;
+    }
+    const lj_config *c = lj_model_config(m);
+    const lj_generation_config *g = lj_model_generation_config(m);
+    if (!have_max) max_new = g->has_max_new_tokens && g->max_new_tokens > 0 ? (size_t)g->max_new_tokens : 16;
+    const size_t V = c->vocab_size;
+    float *logits = malloc(V * sizeof *logits);
+    lj_state *s = NULL;
+    int rc = CLI_FAILED;
+    if (lj_state_new(m, n + max_new, &s, err, sizeof err) || lj_prefill(m, s, prompt, n, chunk, 0, logits, err, sizeof err)) {
+        fprintf(stderr, "longjam generate: %s\n", err);
+        goto done;
+    }
+    for (size_t i = 0; i < max_new; i++) {
+        int32_t id = 0;
+        for (size_t j = 1; j < V; j++)
+            if (logits[j] > logits[id]) id = (int32_t)j;
+        printf(i ? " %d" : "%d", id);
+        fflush(stdout);
+        int eos = 0;
+        for (size_t e = 0; e < g->n_eos; e++) eos |= g->eos_token_id[e] == id;
+        if ((eos && !ignore_eos) || i + 1 == max_new) break;
+        lj_seq_step st = {.state = s, .tokens = &id, .n_tokens = 1};
+        if (lj_forward(m, &st, 1, logits, NULL, err, sizeof err)) {
+            printf("\n");
+            fprintf(stderr, "longjam generate: %s\n", err);
+            goto done;
+        }
+    }
+    printf("\n");
+    rc = CLI_OK;
+done:
+    lj_state_free(s);
+    lj_model_free(m);
+    free(logits);
+    free(prompt);
+    return rc;
+}
