@@ -199,7 +199,7 @@ static int model_build(bmodel *m) {
     return m->b->sync(m->b) ? (fprintf(stderr, "bench: %s\n", m->b->err), -1) : 0;
 }
 
-static int model_activations(bmodel *m, size_t rows) {
+static int model_activations(bmodel *m, size_t rows, size_t logit_rows) {
     bshape *s = &m->s;
     size_t H = s->hidden, D = s->d_inner;
     size_t qkvd = (s->heads + 2 * s->kv_heads) * s->head_dim;
@@ -208,7 +208,7 @@ static int model_activations(bmodel *m, size_t rows) {
         dalloc(m, rows * s->heads * s->head_dim * 2, &m->o) || dalloc(m, rows * 2 * D * 2, &m->xz) ||
         dalloc(m, rows * D * 2, &m->xc) || dalloc(m, rows * (s->dt_rank + 2 * s->d_state) * 2, &m->dbc) ||
         dalloc(m, rows * D * 2, &m->dt) || dalloc(m, rows * D * 2, &m->y) || dalloc(m, rows * 2 * s->inter * 2, &m->gu) ||
-        dalloc(m, rows * H * 2, &m->f) || dalloc(m, rows * s->vocab * 2, &m->logits) || dalloc(m, rows * 4, (void **)&m->ids))
+        dalloc(m, rows * H * 2, &m->f) || dalloc(m, logit_rows * s->vocab * 2, &m->logits) || dalloc(m, rows * 4, (void **)&m->ids))
         return -1;
     return 0;
 }
@@ -540,12 +540,24 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
             tu[e] = (lj_tensor){base + F * Hd * 2, LJ_BF16, F, Hd, NULL};
             td[e] = (lj_tensor){base + 2 * F * Hd * 2, LJ_BF16, Hd, F, NULL};
         }
-        lj_moe_params p = {x, Hd, {router, LJ_BF16, E, Hd, NULL}, tg, tu, td, out, Hd, T, E, s->topk, Hd, F};
-        double ms;
-        if (time_op(b, op_moe, &p, 5, &ms)) return -1;
-        double tf = 2.0 * T * s->topk * 3 * Hd * F / (ms * 1e-3) / 1e12;
-        printf("moe block T=%zu E=%zu top%zu       %8.3f %9.1f TF/s   %.0f%% of cuBLAS GEMM %.0f TF/s\n", T, E, s->topk, ms, tf,
-               100 * tf / gemm, gemm);
+        static const char *mode_name[3] = {"auto", "grouped", "per-expert"};
+        size_t Ts[2] = {8192, 8};
+        for (int k = 0; k < 2; k++)
+            for (int mode = 1; mode <= 2; mode++) {
+                size_t Tk = Ts[k];
+                lj_moe_params p = {x, Hd, {router, LJ_BF16, E, Hd, NULL}, tg, tu, td, out, Hd, Tk, E, s->topk, Hd, F};
+                double ms;
+                ljc_set_moe_gemm(b, mode);
+                if (time_op(b, op_moe, &p, k == 0 ? 5 : 20, &ms)) return -1;
+                double tf = 2.0 * Tk * s->topk * 3 * Hd * F / (ms * 1e-3) / 1e12;
+                if (k == 0)
+                    printf("moe block T=%zu E=%zu top%zu %-10s %8.3f %9.1f TF/s   %.0f%% of cuBLAS GEMM %.0f TF/s\n", Tk, E,
+                           s->topk, mode_name[mode], ms, tf, 100 * tf / gemm, gemm);
+                else
+                    printf("moe block T=%zu (decode) %-10s  %8.3f %9.0f GB/s (expert weights read)\n", Tk, mode_name[mode], ms,
+                           3.0 * Hd * F * 2 * (E < Tk * s->topk ? E : Tk * s->topk) / (ms * 1e-3) / 1e9);
+            }
+        ljc_set_moe_gemm(b, LJC_MOE_AUTO);
         free(tg); free(tu); free(td);
         b->free(b, x); b->free(b, router); b->free(b, ex); b->free(b, out);
     }
@@ -623,7 +635,7 @@ int bench_cuda_main(int argc, char **argv) {
     for (int c = 0; c < nctx; c++) if (ctx[c] > maxctx) maxctx = ctx[c];
     if (maxb > 64) { fprintf(stderr, "bench: batch at most 64\n"); return 2; }
     size_t rows = chunk > maxb ? chunk : maxb;
-    if (model_activations(&m, rows) || model_states(&m, maxb, maxctx + decode + 1)) {
+    if (model_activations(&m, rows, maxb) || model_states(&m, maxb, maxctx + decode + 1)) {
         ljc_device_info(b, NULL, 0, &used, &total);
         fprintf(stderr, "bench: does not fit: %.1f GiB in use of %.1f GiB (try fewer --layers, a shorter --context or smaller --batch)\n",
                 used / 1073741824.0, total / 1073741824.0);

@@ -238,6 +238,8 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     b->impl = im;
     im->device = gpu;
     im->grouped_gemm_ok = 1;
+    const char *mg = getenv("LJC_MOE_GEMM");
+    im->moe_gemm_mode = mg && !strcmp(mg, "grouped") ? LJC_MOE_GROUPED : mg && !strcmp(mg, "loop") ? LJC_MOE_LOOP : LJC_MOE_AUTO;
     cudaDeviceProp prop;
     if ((e = cudaSetDevice(gpu)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, gpu)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking)) != cudaSuccess) {
@@ -284,6 +286,8 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     *out = b;
     return 0;
 }
+
+extern "C" void ljc_set_moe_gemm(lj_backend *b, int mode) { ljc_of(b)->moe_gemm_mode = mode; }
 
 extern "C" int ljc_device_info(lj_backend *b, char *name, size_t namelen, size_t *used, size_t *total) {
     cudaDeviceProp prop;

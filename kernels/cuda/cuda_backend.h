@@ -28,6 +28,11 @@ int ljc_fill_random(lj_backend *b, void *dst, lj_dtype dtype, size_t n, uint64_t
 /* dst[i] = log(1 + i % period) (A_log of a fresh Mamba layer: A = -(1..N) per channel), fp32. */
 int ljc_fill_alog(lj_backend *b, float *dst, size_t n, size_t period);
 
+/* How the MoE op runs its expert GEMMs: one cuBLAS grouped GEMM call per projection, one GEMM per
+ * expert, or auto (grouped when experts get few rows each, as in decode; per expert otherwise). */
+enum { LJC_MOE_AUTO = 0, LJC_MOE_GROUPED = 1, LJC_MOE_LOOP = 2 };
+void ljc_set_moe_gemm(lj_backend *b, int mode);
+
 /* Milliseconds of GPU time between two points of the backend's stream: ljc_timer_mark records an
  * event; ljc_timer_elapsed waits for the later one. Events are owned by the caller's handle. */
 typedef struct ljc_timer { void *start, *stop; } ljc_timer;

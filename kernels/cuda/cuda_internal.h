@@ -31,6 +31,7 @@ typedef struct ljc_impl {
     size_t pinned_bytes;
     int num_sms;
     int grouped_gemm_ok;     /* 0 once cublasGemmGroupedBatchedEx said "not supported" */
+    int moe_gemm_mode;       /* LJC_MOE_AUTO / _GROUPED / _LOOP (env LJC_MOE_GEMM=grouped|loop) */
 } ljc_impl;
 
 static inline ljc_impl *ljc_of(lj_backend *b) { return (ljc_impl *)b->impl; }

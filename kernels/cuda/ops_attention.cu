@@ -1,7 +1,7 @@
 /* Causal GQA attention over a per-sequence bf16 KV cache, no positional encoding.
  *  - append: the step's k/v rows go to the caches at each sequence's positions.
  *  - prefill (a sequence with > 1 new token): flash-attention style, tensor cores (mma.sync
- *    m16n8k16 bf16, fp32 accumulate), online softmax; a block owns 64 queries of one head and walks
+ *    m16n8k16 bf16, fp32 accumulate), online softmax; a block owns 128 queries (8 warps × 16) of one head and walks
  *    the cache in 64-key tiles (cp.async double buffering, XOR-swizzled shared memory for
  *    ldmatrix); never a T×T matrix.
  *  - decode (one new token): split-K over the cache; a block owns (sequence, kv head, key range)
@@ -28,9 +28,10 @@ __global__ void kv_append_kernel(ljc_seqs seqs, const bf16 *k, size_t ldk, const
 
 /* ---- prefill: flash attention on mma.sync ------------------------------------------------ */
 
-#define FA_BM 64
+#define FA_WARPS 8
+#define FA_BM (16 * FA_WARPS)
 #define FA_BN 64
-#define FA_THREADS 128
+#define FA_THREADS (32 * FA_WARPS)
 
 struct fa_args {
     const bf16 *q;
@@ -66,6 +67,11 @@ __device__ __forceinline__ void mma_bf16(float *d, const uint32_t *a, uint32_t b
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+__device__ __forceinline__ float ex2(float x) {   /* 2^x, MUFU.EX2; 2^-inf = 0 */
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
     return *(uint32_t *)&v;
@@ -78,12 +84,12 @@ __device__ __forceinline__ int swz(int row, int chunk) {
     return row * HD + ((chunk ^ (row & M)) << 3);
 }
 
-/* rows [row0, row0+64) of a [*, ld] bf16 matrix (columns col0..col0+HD) → swizzled tile; rows at
- * or past `limit` are zero-filled. */
-template <int HD>
+/* rows [row0, row0+ROWS) of a [*, ld] bf16 matrix → swizzled tile; rows at or past `limit` are
+ * zero-filled. */
+template <int HD, int ROWS>
 __device__ __forceinline__ void fa_load_tile(bf16 *tile, const bf16 *base, size_t ld, int row0, int limit) {
     const int CH = HD / 8;
-    for (int i = threadIdx.x; i < 64 * CH; i += FA_THREADS) {
+    for (int i = threadIdx.x; i < ROWS * CH; i += FA_THREADS) {
         int r = i / CH, c = i % CH;
         bool ok = row0 + r < limit;
         const bf16 *src = base + (ok ? (size_t)(row0 + r) * ld : 0) + c * 8;
@@ -113,9 +119,9 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
 
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, tq = lane % 4;
 
-    fa_load_tile<HD>(Qs, qb, a.ldq, qt * FA_BM, ntok);
-    fa_load_tile<HD>(Ks, kc, a.kvdim, 0, kv_len);
-    fa_load_tile<HD>(Vs, vc, a.kvdim, 0, kv_len);
+    fa_load_tile<HD, FA_BM>(Qs, qb, a.ldq, qt * FA_BM, ntok);
+    fa_load_tile<HD, FA_BN>(Ks, kc, a.kvdim, 0, kv_len);
+    fa_load_tile<HD, FA_BN>(Vs, vc, a.kvdim, 0, kv_len);
     cp_async_commit();
 
     uint32_t qf[HD / 16][4];
@@ -129,8 +135,8 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
     for (int j = 0; j < nkv; j++) {
         if (j + 1 < nkv) {
             int buf = (j + 1) & 1;
-            fa_load_tile<HD>(Ks + buf * FA_BN * HD, kc, a.kvdim, (j + 1) * FA_BN, kv_len);
-            fa_load_tile<HD>(Vs + buf * FA_BN * HD, vc, a.kvdim, (j + 1) * FA_BN, kv_len);
+            fa_load_tile<HD, FA_BN>(Ks + buf * FA_BN * HD, kc, a.kvdim, (j + 1) * FA_BN, kv_len);
+            fa_load_tile<HD, FA_BN>(Vs + buf * FA_BN * HD, vc, a.kvdim, (j + 1) * FA_BN, kv_len);
         }
         cp_async_commit();
         cp_async_wait<1>();
@@ -178,12 +184,12 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
             mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
             float mnew = fmaxf(m[r], mx * a.scale_log2);
             float muse = mnew == -INFINITY ? 0.0f : mnew;
-            float alpha = exp2f(m[r] - muse);
+            float alpha = ex2(m[r] - muse);
             float sum = 0.0f;
 #pragma unroll
             for (int nt = 0; nt < FA_BN / 8; nt++) {
-                float p0 = exp2f(sc[nt][2 * r] * a.scale_log2 - muse);
-                float p1 = exp2f(sc[nt][2 * r + 1] * a.scale_log2 - muse);
+                float p0 = ex2(sc[nt][2 * r] * a.scale_log2 - muse);
+                float p1 = ex2(sc[nt][2 * r + 1] * a.scale_log2 - muse);
                 sc[nt][2 * r] = p0;
                 sc[nt][2 * r + 1] = p1;
                 sum += p0 + p1;
@@ -326,6 +332,7 @@ __global__ void __launch_bounds__(DEC_THREADS) decode_split_kernel(ljc_seqs seqs
     float acc[DEC_MAXG][2];
 #pragma unroll
     for (int gg = 0; gg < DEC_MAXG; gg++) acc[gg][0] = acc[gg][1] = 0.0f;
+#pragma unroll 8
     for (int kk = kg; kk < len; kk += KG) {
         float2 v = __bfloat1622float2(*(const __nv_bfloat162 *)(vc + (size_t)(k0 + kk) * a.kvdim + 2 * dp));
 #pragma unroll
@@ -371,6 +378,50 @@ __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
             den += w * a.ml[(base + i) * 2 + 1];
         }
         a.out[(size_t)seqs.start[s] * a.ldo + (size_t)h * HD + d] = __float2bfloat16(den > 0 ? num / den : 0.0f);
+    }
+}
+
+/* ---- any head_dim (small test shapes): a warp per (query, head), online softmax ----------- */
+
+#define GEN_MAXD 8   /* head_dim <= 32 * GEN_MAXD */
+
+__global__ void attention_generic_kernel(ljc_seqs seqs, const bf16 *q, size_t ldq, bf16 *out, size_t ldo, int n_heads,
+                                         int group, int hd, size_t kvdim, float scale_log2) {
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int t = blockIdx.x * (blockDim.x / 32) + warp, h = blockIdx.y, s = blockIdx.z;
+    if (t >= seqs.ntok[s]) return;
+    size_t row = (size_t)(seqs.start[s] + t);
+    int P = seqs.pos[s] + t, kvh = h / group;
+    const bf16 *kc = (const bf16 *)seqs.p0[s] + kvh * hd, *vc = (const bf16 *)seqs.p1[s] + kvh * hd;
+    float qv[GEN_MAXD], acc[GEN_MAXD];
+#pragma unroll
+    for (int i = 0; i < GEN_MAXD; i++) {
+        int d = lane + 32 * i;
+        qv[i] = d < hd ? __bfloat162float(q[row * ldq + (size_t)h * hd + d]) * scale_log2 : 0.0f;
+        acc[i] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (int j = 0; j <= P; j++) {
+        float dot = 0.0f;
+#pragma unroll
+        for (int i = 0; i < GEN_MAXD; i++) {
+            int d = lane + 32 * i;
+            if (d < hd) dot += qv[i] * __bfloat162float(kc[(size_t)j * kvdim + d]);
+        }
+        for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+        float mn = fmaxf(m, dot), alpha = exp2f(m - mn), p = exp2f(dot - mn);
+        l = l * alpha + p;
+#pragma unroll
+        for (int i = 0; i < GEN_MAXD; i++) {
+            int d = lane + 32 * i;
+            acc[i] = acc[i] * alpha + (d < hd ? p * __bfloat162float(vc[(size_t)j * kvdim + d]) : 0.0f);
+        }
+        m = mn;
+    }
+#pragma unroll
+    for (int i = 0; i < GEN_MAXD; i++) {
+        int d = lane + 32 * i;
+        if (d < hd) out[row * ldo + (size_t)h * hd + d] = __float2bfloat16(acc[i] / l);
     }
 }
 
@@ -458,12 +509,14 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
 
 int ljc_attention(lj_backend *b, const lj_attention_params *p) {
     size_t hd = p->head_dim;
-    if (hd != 16 && hd != 32 && hd != 64 && hd != 128)
-        return ljc_set_err(b, "cuda attention: head_dim %zu not supported (16, 32, 64, 128)", hd);
     if (!p->n_kv_heads || p->n_heads % p->n_kv_heads)
         return ljc_set_err(b, "cuda attention: %zu heads not a multiple of %zu kv heads", p->n_heads, p->n_kv_heads);
-    if (p->ldq % 8 || p->ldo % 2 || ((uintptr_t)p->q % 16))
-        return ljc_set_err(b, "cuda attention: q rows must be 16-byte aligned (ldq %zu)", p->ldq);
+    if (!hd || hd > 32 * GEN_MAXD) return ljc_set_err(b, "cuda attention: head_dim %zu not supported (at most %d)", hd, 32 * GEN_MAXD);
+    /* tensor-core kernels: head_dim 16/32/64/128 with 16-byte aligned q rows and 4-byte output pairs */
+    int fast = (hd == 16 || hd == 32 || hd == 64 || hd == 128) && p->ldq % 8 == 0 && p->ldo % 2 == 0 &&
+               (uintptr_t)p->q % 16 == 0 && (uintptr_t)p->out % 4 == 0 && p->n_heads / p->n_kv_heads <= DEC_MAXG;
+    for (size_t i = 0; fast && i < p->batch.n_seqs; i++)
+        fast = (uintptr_t)p->k_cache[i] % 16 == 0 && (uintptr_t)p->v_cache[i] % 16 == 0;
     for (size_t first = 0; first < p->batch.n_seqs; first += LJC_MAX_SEQS) {
         size_t cnt = p->batch.n_seqs - first < LJC_MAX_SEQS ? p->batch.n_seqs - first : LJC_MAX_SEQS;
         ljc_seqs t;
@@ -474,6 +527,14 @@ int ljc_attention(lj_backend *b, const lj_attention_params *p) {
         kv_append_kernel<<<g, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->k, p->ldk, (const bf16 *)p->v, p->ldv, kvdim);
         LJC_LAUNCHED(b, "attention kv append");
         int rc;
+        if (!fast) {
+            dim3 gg(ljc_blocks((size_t)t.max_tok, 4), (unsigned)p->n_heads, (unsigned)t.n);
+            attention_generic_kernel<<<gg, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo,
+                                                                        (int)p->n_heads, (int)(p->n_heads / p->n_kv_heads),
+                                                                        (int)hd, kvdim, p->scale * LOG2E);
+            LJC_LAUNCHED(b, "attention (generic head_dim)");
+            continue;
+        }
         switch (hd) {
         case 16: rc = attention_launch<16>(b, p, &t); break;
         case 32: rc = attention_launch<32>(b, p, &t); break;

@@ -7,6 +7,10 @@
  * back and waits for them: the one synchronisation of a forward step outside its result. */
 #include "kernels/cuda/cuda_internal.h"
 
+extern "C" {
+#include "kernels/cuda/cuda_backend.h"
+}
+
 typedef __nv_bfloat16 bf16;
 
 #define MOE_MAX_EXPERTS 256
@@ -54,6 +58,12 @@ __global__ void moe_scatter_kernel(const int *top_e, size_t TK, const int *offse
 
 __global__ void moe_gather_kernel(const bf16 *x, size_t ldx, const int *perm, bf16 *xp, size_t H) {
     size_t slot = blockIdx.x;
+    if (H % 8 == 0 && ldx % 8 == 0 && ((uintptr_t)x % 16) == 0) {   /* 16-byte rows */
+        const uint4 *src = (const uint4 *)(x + (size_t)perm[slot] * ldx);
+        uint4 *dst = (uint4 *)(xp + slot * H);
+        for (size_t i = threadIdx.x; i < H / 8; i += blockDim.x) dst[i] = src[i];
+        return;
+    }
     const bf16 *src = x + (size_t)perm[slot] * ldx;
     bf16 *dst = xp + slot * H;
     for (size_t i = threadIdx.x; i < H; i += blockDim.x) dst[i] = src[i];
@@ -93,10 +103,10 @@ static void groups_add(moe_groups *g, const void **A, const void **B, void **C, 
 
 /* Runs the groups: one cublasGemmGroupedBatchedEx call (pointer arrays copied from `host_ptrs`
  * into `dev_ptrs`), or one cublasGemmEx per group where the grouped call is not supported. */
-static int groups_run(lj_backend *b, moe_groups *g, const void **A, const void **B, void **C, void **dev_ptrs) {
+static int groups_run(lj_backend *b, moe_groups *g, const void **A, const void **B, void **C, void **dev_ptrs, int grouped) {
     ljc_impl *im = ljc_of(b);
     if (!g->n) return 0;
-    if (im->grouped_gemm_ok) {
+    if (grouped && im->grouped_gemm_ok) {
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs, A, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs + g->n, B, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs + 2 * g->n, C, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
@@ -130,7 +140,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
             return ljc_set_err(b, "cuda moe: expert %zu weights are not BF16", e);
 
     /* workspace */
-    size_t off = 0, o_logits, o_tope, o_topw, o_cnt, o_offs, o_cur, o_perm, o_slot, o_xp, o_g, o_u, o_y, o_ptr;
+    size_t off = 0, o_logits, o_tope, o_topw, o_cnt, o_offs, o_cur, o_perm, o_slot, o_xp, o_g, o_y, o_ptr;
     o_logits = off; off += align256(T * E * 4);
     o_tope = off; off += align256(TK * 4);
     o_topw = off; off += align256(TK * 4);
@@ -140,8 +150,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     o_perm = off; off += align256(TK * 4);
     o_slot = off; off += align256(TK * 4);
     o_xp = off; off += align256(TK * H * 2);
-    o_g = off; off += align256(TK * I * 2);
-    o_u = off; off += align256(TK * I * 2);
+    o_g = off; off += align256(TK * 2 * I * 2);   /* [TK, 2I]: gate | up */
     o_y = off; off += align256(TK * H * 2);
     o_ptr = off; off += align256(2 * 3 * 2 * E * sizeof(void *));
     char *ws;
@@ -149,7 +158,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     float *logits = (float *)(ws + o_logits), *topw = (float *)(ws + o_topw);
     int *tope = (int *)(ws + o_tope), *cnt = (int *)(ws + o_cnt), *offs = (int *)(ws + o_offs), *cur = (int *)(ws + o_cur);
     int *perm = (int *)(ws + o_perm), *slot = (int *)(ws + o_slot);
-    bf16 *xp = (bf16 *)(ws + o_xp), *gb = (bf16 *)(ws + o_g), *ub = (bf16 *)(ws + o_u), *yp = (bf16 *)(ws + o_y);
+    bf16 *xp = (bf16 *)(ws + o_xp), *gb = (bf16 *)(ws + o_g), *yp = (bf16 *)(ws + o_y);
     void **dptr = (void **)(ws + o_ptr);
 
     /* host staging: counts, then 2 × 3 pointer arrays */
@@ -178,21 +187,30 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     void **C1 = (void **)(hp + 4 * E);
     const void **A2 = hp + 6 * E, **B2 = hp + 8 * E;
     void **C2 = (void **)(hp + 10 * E);
-    size_t row = 0;
+    size_t row = 0, active = 0;
+    const size_t I2 = 2 * I;
     for (size_t e = 0; e < E; e++) {
         int n = hcnt[e];
         if (n > 0) {
-            groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xp + row * H, (int)H, gb + row * I, (int)I, (int)I, n, (int)H);
-            groups_add(&g1, A1, B1, C1, p->up[e].data, (int)H, xp + row * H, (int)H, ub + row * I, (int)I, (int)I, n, (int)H);
-            groups_add(&g2, A2, B2, C2, p->down[e].data, (int)I, gb + row * I, (int)I, yp + row * H, (int)H, (int)H, n, (int)I);
+            active++;
+            bf16 *ge = gb + row * I2;
+            /* gate and up stored back to back ([2I, H] as one matrix): one GEMM for both */
+            if ((const char *)p->up[e].data == (const char *)p->gate[e].data + I * H * 2) {
+                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xp + row * H, (int)H, ge, (int)I2, (int)I2, n, (int)H);
+            } else {
+                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xp + row * H, (int)H, ge, (int)I2, (int)I, n, (int)H);
+                groups_add(&g1, A1, B1, C1, p->up[e].data, (int)H, xp + row * H, (int)H, ge + I, (int)I2, (int)I, n, (int)H);
+            }
+            groups_add(&g2, A2, B2, C2, p->down[e].data, (int)I, ge, (int)I2, yp + row * H, (int)H, (int)H, n, (int)I);
         }
         row += (size_t)(n > 0 ? n : 0);
     }
     if (row != TK) return ljc_set_err(b, "cuda moe: expert counts sum to %zu, expected %zu", row, TK);
-    if (groups_run(b, &g1, A1, B1, C1, dptr)) return -1;
-    lj_silu_mul_params sm = {gb, I, ub, I, gb, I, TK, I};
+    int grouped = im->moe_gemm_mode == LJC_MOE_GROUPED || (im->moe_gemm_mode == LJC_MOE_AUTO && TK < 256 * active);
+    if (groups_run(b, &g1, A1, B1, C1, dptr, grouped)) return -1;
+    lj_silu_mul_params sm = {gb, I2, gb + I, I2, gb, I2, TK, I};
     if (ljc_silu_mul(b, &sm)) return -1;
-    if (groups_run(b, &g2, A2, B2, C2, dptr + 6 * E)) return -1;
+    if (groups_run(b, &g2, A2, B2, C2, dptr + 6 * E, grouped)) return -1;
     moe_combine_kernel<<<(unsigned)T, 256, 0, st>>>(yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
     LJC_LAUNCHED(b, "moe combine");
     return 0;

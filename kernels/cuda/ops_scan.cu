@@ -39,33 +39,57 @@ __device__ __forceinline__ void scan_load_bc(const scan_args &a, int row0, int l
     }
 }
 
+/* x, dt (and z) of SUB steps × the block's channels, staged in shared memory so that each thread
+ * issues all its loads of a sub-chunk at once instead of one dependent load per step. */
+template <int NP> struct scan_sub { static const int S = NP <= 16 ? 32 : 16; };
+
+template <bool WITH_Z>
+__device__ __forceinline__ void scan_stage(const scan_args &a, size_t row, int sl, int SUB, size_t d, bool act, bf16 *xs,
+                                           bf16 *dts, bf16 *zs) {
+    const bf16 zero = __float2bfloat16(0.0f);
+    for (int t = 0; t < SUB; t++) {
+        bool ok = act && t < sl;
+        size_t r = row + t;
+        xs[t * SCAN_THREADS + threadIdx.x] = ok ? a.x[r * a.ldx + d] : zero;
+        dts[t * SCAN_THREADS + threadIdx.x] = ok ? a.dt[r * a.lddt + d] : zero;
+        if (WITH_Z) zs[t * SCAN_THREADS + threadIdx.x] = ok ? a.z[r * a.ldz + d] : zero;
+    }
+}
+
 template <int NP>
 __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, scan_args a) {
-    const int L = scan_chunk_len<NP>::L;
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP>::S;
     __shared__ float bs[L * NP];
+    __shared__ bf16 xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS];
     int s = blockIdx.z, ch = blockIdx.y;
     int t0 = ch * L;
     if (t0 >= seqs.ntok[s]) return;   /* uniform over the block */
     int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
     scan_load_bc<NP, false>(a, row0, len, bs, nullptr);
-    __syncthreads();
     size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
-    if (d >= a.D) return;
+    bool act = d < a.D;
     float A[NP], h[NP];
 #pragma unroll
     for (int n = 0; n < NP; n++) {
-        A[n] = n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) : 0.0f;
+        A[n] = act && n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;   /* log2 units */
         h[n] = 0.0f;
     }
-    float bias = a.dt_bias[d], sum = 0.0f;
-    for (int t = 0; t < len; t++) {
-        size_t r = (size_t)(row0 + t);
-        float dv = ljc_softplus(__bfloat162float(a.dt[r * a.lddt + d]) + bias);
-        float dx = dv * __bfloat162float(a.x[r * a.ldx + d]);
-        sum += dv;
+    float bias = act ? a.dt_bias[d] : 0.0f, sum = 0.0f;
+    for (int sub = 0; sub < len; sub += SUB) {
+        int sl = min(SUB, len - sub);
+        __syncthreads();
+        scan_stage<false>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, nullptr);
+        __syncthreads();
+        for (int t = 0; t < sl; t++) {
+            float dv = ljc_softplus(__bfloat162float(dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dx = dv * __bfloat162float(xs[t * SCAN_THREADS + threadIdx.x]);
+            sum += dv;
+            const float *bt = bs + (sub + t) * NP;
 #pragma unroll
-        for (int n = 0; n < NP; n++) h[n] = __expf(dv * A[n]) * h[n] + dx * bs[t * NP + n];
+            for (int n = 0; n < NP; n++) h[n] = exp2f(dv * A[n]) * h[n] + dx * bt[n];
+        }
     }
+    if (!act) return;
     size_t base = ((size_t)s * a.nch_max + ch) * a.D + d;
     a.sumdt[base] = sum;
 #pragma unroll
@@ -93,39 +117,46 @@ __global__ void scan_chunk_carry(ljc_seqs seqs, scan_args a, int L) {
 
 template <int NP>
 __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs, scan_args a, int single) {
-    const int L = scan_chunk_len<NP>::L;
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP>::S;
     __shared__ float bs[L * NP], cs[L * NP];
+    __shared__ bf16 xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS], zs[SUB * SCAN_THREADS];
     int s = blockIdx.z, ch = blockIdx.y;
     int t0 = ch * L;
     if (t0 >= seqs.ntok[s]) return;
     int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
     scan_load_bc<NP, true>(a, row0, len, bs, cs);
-    __syncthreads();
     size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
-    if (d >= a.D) return;
+    bool act = d < a.D;
     float *state = (float *)seqs.p0[s];
     const float *h0 = single ? state + d * a.N : a.S + (((size_t)s * a.nch_max + ch) * a.D + d) * a.N;
     float A[NP], h[NP];
 #pragma unroll
     for (int n = 0; n < NP; n++) {
-        A[n] = n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) : 0.0f;
-        h[n] = n < (int)a.N ? h0[n] : 0.0f;
+        bool ok = act && n < (int)a.N;
+        A[n] = ok ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;
+        h[n] = ok ? h0[n] : 0.0f;
     }
-    float bias = a.dt_bias[d], dsk = a.d_skip[d];
-    for (int t = 0; t < len; t++) {
-        size_t r = (size_t)(row0 + t);
-        float xv = __bfloat162float(a.x[r * a.ldx + d]);
-        float dv = ljc_softplus(__bfloat162float(a.dt[r * a.lddt + d]) + bias);
-        float dx = dv * xv, acc = 0.0f;
+    float bias = act ? a.dt_bias[d] : 0.0f, dsk = act ? a.d_skip[d] : 0.0f;
+    for (int sub = 0; sub < len; sub += SUB) {
+        int sl = min(SUB, len - sub);
+        __syncthreads();
+        scan_stage<true>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, zs);
+        __syncthreads();
+        for (int t = 0; t < sl; t++) {
+            float xv = __bfloat162float(xs[t * SCAN_THREADS + threadIdx.x]);
+            float dv = ljc_softplus(__bfloat162float(dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dx = dv * xv, acc = 0.0f;
+            const float *bt = bs + (sub + t) * NP, *ct = cs + (sub + t) * NP;
 #pragma unroll
-        for (int n = 0; n < NP; n++) {
-            h[n] = __expf(dv * A[n]) * h[n] + dx * bs[t * NP + n];
-            acc += h[n] * cs[t * NP + n];
+            for (int n = 0; n < NP; n++) {
+                h[n] = exp2f(dv * A[n]) * h[n] + dx * bt[n];
+                acc += h[n] * ct[n];
+            }
+            float zv = __bfloat162float(zs[t * SCAN_THREADS + threadIdx.x]);
+            if (act) a.y[(size_t)(row0 + sub + t) * a.ldy + d] = __float2bfloat16((acc + dsk * xv) * ljc_silu(zv));
         }
-        float zv = __bfloat162float(a.z[r * a.ldz + d]);
-        a.y[r * a.ldy + d] = __float2bfloat16((acc + dsk * xv) * ljc_silu(zv));
     }
-    if (single) {
+    if (single && act) {
 #pragma unroll
         for (int n = 0; n < NP; n++)
             if (n < (int)a.N) state[d * a.N + n] = h[n];

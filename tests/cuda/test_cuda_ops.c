@@ -448,6 +448,8 @@ int main(void) {
         size_t nt4[1] = {45};
         size_t ps4[1] = {0};
         test_attention(8, 8, 32, 1, nt4, ps4);
+        size_t nt5[2] = {20, 1}, ps5[2] = {5, 30};
+        test_attention(6, 3, 8, 2, nt5, ps5);   /* head_dim 8: the generic kernel */
     }
     test_moe(37, 64, 96, 6, 2);
     test_moe(1, 128, 64, 16, 2);
