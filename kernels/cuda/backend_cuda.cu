@@ -259,10 +259,19 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
         cuda_destroy(b);
         return -1;
     }
-    b->name = "cuda";
-    b->act_dtype = LJ_BF16;
-    b->weight_dtype = LJ_BF16;
-    b->kv_dtype = LJ_BF16;
+    /* LONGJAM_CUDA_PRECISION=fp32: fp32 weights, activations and KV cache, fp32 GEMMs (a
+     * precise mode for parity checks; ~2x the memory, far slower). Default: bf16. */
+    const char *prec = getenv("LONGJAM_CUDA_PRECISION");
+    int f32 = prec && (!strcmp(prec, "fp32") || !strcmp(prec, "f32"));
+    if (prec && !f32 && strcmp(prec, "bf16")) {
+        snprintf(err, errlen, "cuda backend: LONGJAM_CUDA_PRECISION=%s (expected bf16 or fp32)", prec);
+        cuda_destroy(b);
+        return -1;
+    }
+    b->name = f32 ? "cuda-fp32" : "cuda";
+    b->act_dtype = f32 ? LJ_F32 : LJ_BF16;
+    b->weight_dtype = f32 ? LJ_F32 : LJ_BF16;
+    b->kv_dtype = f32 ? LJ_F32 : LJ_BF16;
     b->state_dtype = LJ_F32;
     b->threads = 0;
     b->destroy = cuda_destroy;

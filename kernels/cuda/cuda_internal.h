@@ -82,6 +82,13 @@ static inline void ljc_seqs_fill(ljc_seqs *t, const lj_seq_batch *batch, size_t 
     }
 }
 
+/* Element access for either activation type (bf16 fast path, fp32 precise path). */
+__device__ __forceinline__ float ljc_ld(const float *p) { return *p; }
+__device__ __forceinline__ float ljc_ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void ljc_st(float *p, float v) { *p = v; }
+__device__ __forceinline__ void ljc_st(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
+static inline int ljc_f32(const lj_backend *b) { return b->act_dtype == LJ_F32; }
+
 __device__ __forceinline__ float ljc_silu(float v) { return v / (1.0f + __expf(-v)); }
 __device__ __forceinline__ float ljc_softplus(float v) { return v > 20.0f ? v : log1pf(__expf(v)); }
 
@@ -103,5 +110,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p);
  * Row-major operands; beta 0 or 1. */
 int ljc_gemm(lj_backend *b, const void *a, size_t lda, const void *w, size_t ldw, void *c, size_t ldc,
              cudaDataType_t ctype, size_t m, size_t n, size_t k, float beta);
+/* The backend's activation / weight element type for cuBLAS. */
+static inline cudaDataType_t ljc_cuda_type(const lj_backend *b) { return ljc_f32(b) ? CUDA_R_32F : CUDA_R_16BF; }
 
 #endif

@@ -15,11 +15,12 @@ typedef __nv_bfloat16 bf16;
 
 /* ---- append ------------------------------------------------------------------------------ */
 
-__global__ void kv_append_kernel(ljc_seqs seqs, const bf16 *k, size_t ldk, const bf16 *v, size_t ldv, size_t kvdim) {
+template <typename T>
+__global__ void kv_append_kernel(ljc_seqs seqs, const T *k, size_t ldk, const T *v, size_t ldv, size_t kvdim) {
     int s = blockIdx.y, t = blockIdx.x;
     if (t >= seqs.ntok[s]) return;
     size_t row = (size_t)(seqs.start[s] + t), dst = (size_t)(seqs.pos[s] + t) * kvdim;
-    bf16 *kc = (bf16 *)seqs.p0[s], *vc = (bf16 *)seqs.p1[s];
+    T *kc = (T *)seqs.p0[s], *vc = (T *)seqs.p1[s];
     for (size_t i = threadIdx.x; i < kvdim; i += blockDim.x) {
         kc[dst + i] = k[row * ldk + i];
         vc[dst + i] = v[row * ldv + i];
@@ -385,19 +386,20 @@ __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
 
 #define GEN_MAXD 8   /* head_dim <= 32 * GEN_MAXD */
 
-__global__ void attention_generic_kernel(ljc_seqs seqs, const bf16 *q, size_t ldq, bf16 *out, size_t ldo, int n_heads,
+template <typename T>
+__global__ void attention_generic_kernel(ljc_seqs seqs, const T *q, size_t ldq, T *out, size_t ldo, int n_heads,
                                          int group, int hd, size_t kvdim, float scale_log2) {
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int t = blockIdx.x * (blockDim.x / 32) + warp, h = blockIdx.y, s = blockIdx.z;
     if (t >= seqs.ntok[s]) return;
     size_t row = (size_t)(seqs.start[s] + t);
     int P = seqs.pos[s] + t, kvh = h / group;
-    const bf16 *kc = (const bf16 *)seqs.p0[s] + kvh * hd, *vc = (const bf16 *)seqs.p1[s] + kvh * hd;
+    const T *kc = (const T *)seqs.p0[s] + kvh * hd, *vc = (const T *)seqs.p1[s] + kvh * hd;
     float qv[GEN_MAXD], acc[GEN_MAXD];
 #pragma unroll
     for (int i = 0; i < GEN_MAXD; i++) {
         int d = lane + 32 * i;
-        qv[i] = d < hd ? __bfloat162float(q[row * ldq + (size_t)h * hd + d]) * scale_log2 : 0.0f;
+        qv[i] = d < hd ? ljc_ld(q + row * ldq + (size_t)h * hd + d) * scale_log2 : 0.0f;
         acc[i] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
@@ -406,7 +408,7 @@ __global__ void attention_generic_kernel(ljc_seqs seqs, const bf16 *q, size_t ld
 #pragma unroll
         for (int i = 0; i < GEN_MAXD; i++) {
             int d = lane + 32 * i;
-            if (d < hd) dot += qv[i] * __bfloat162float(kc[(size_t)j * kvdim + d]);
+            if (d < hd) dot += qv[i] * ljc_ld(kc + (size_t)j * kvdim + d);
         }
         for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
         float mn = fmaxf(m, dot), alpha = exp2f(m - mn), p = exp2f(dot - mn);
@@ -414,14 +416,14 @@ __global__ void attention_generic_kernel(ljc_seqs seqs, const bf16 *q, size_t ld
 #pragma unroll
         for (int i = 0; i < GEN_MAXD; i++) {
             int d = lane + 32 * i;
-            acc[i] = acc[i] * alpha + (d < hd ? p * __bfloat162float(vc[(size_t)j * kvdim + d]) : 0.0f);
+            acc[i] = acc[i] * alpha + (d < hd ? p * ljc_ld(vc + (size_t)j * kvdim + d) : 0.0f);
         }
         m = mn;
     }
 #pragma unroll
     for (int i = 0; i < GEN_MAXD; i++) {
         int d = lane + 32 * i;
-        if (d < hd) out[row * ldo + (size_t)h * hd + d] = __float2bfloat16(acc[i] / l);
+        if (d < hd) ljc_st(out + row * ldo + (size_t)h * hd + d, acc[i] / l);
     }
 }
 
@@ -513,7 +515,7 @@ int ljc_attention(lj_backend *b, const lj_attention_params *p) {
         return ljc_set_err(b, "cuda attention: %zu heads not a multiple of %zu kv heads", p->n_heads, p->n_kv_heads);
     if (!hd || hd > 32 * GEN_MAXD) return ljc_set_err(b, "cuda attention: head_dim %zu not supported (at most %d)", hd, 32 * GEN_MAXD);
     /* tensor-core kernels: head_dim 16/32/64/128 with 16-byte aligned q rows and 4-byte output pairs */
-    int fast = (hd == 16 || hd == 32 || hd == 64 || hd == 128) && p->ldq % 8 == 0 && p->ldo % 2 == 0 &&
+    int fast = !ljc_f32(b) && (hd == 16 || hd == 32 || hd == 64 || hd == 128) && p->ldq % 8 == 0 && p->ldo % 2 == 0 &&
                (uintptr_t)p->q % 16 == 0 && (uintptr_t)p->out % 4 == 0 && p->n_heads / p->n_kv_heads <= DEC_MAXG;
     for (size_t i = 0; fast && i < p->batch.n_seqs; i++)
         fast = (uintptr_t)p->k_cache[i] % 16 == 0 && (uintptr_t)p->v_cache[i] % 16 == 0;
@@ -524,14 +526,22 @@ int ljc_attention(lj_backend *b, const lj_attention_params *p) {
         if (!t.max_tok) continue;
         size_t kvdim = p->n_kv_heads * hd;
         dim3 g((unsigned)t.max_tok, (unsigned)t.n);
-        kv_append_kernel<<<g, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->k, p->ldk, (const bf16 *)p->v, p->ldv, kvdim);
+        if (ljc_f32(b))
+            kv_append_kernel<float><<<g, 128, 0, ljc_of(b)->stream>>>(t, (const float *)p->k, p->ldk, (const float *)p->v, p->ldv, kvdim);
+        else
+            kv_append_kernel<bf16><<<g, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->k, p->ldk, (const bf16 *)p->v, p->ldv, kvdim);
         LJC_LAUNCHED(b, "attention kv append");
         int rc;
         if (!fast) {
             dim3 gg(ljc_blocks((size_t)t.max_tok, 4), (unsigned)p->n_heads, (unsigned)t.n);
-            attention_generic_kernel<<<gg, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo,
-                                                                        (int)p->n_heads, (int)(p->n_heads / p->n_kv_heads),
-                                                                        (int)hd, kvdim, p->scale * LOG2E);
+            if (ljc_f32(b))
+                attention_generic_kernel<float><<<gg, 128, 0, ljc_of(b)->stream>>>(
+                    t, (const float *)p->q, p->ldq, (float *)p->out, p->ldo, (int)p->n_heads,
+                    (int)(p->n_heads / p->n_kv_heads), (int)hd, kvdim, p->scale * LOG2E);
+            else
+                attention_generic_kernel<bf16><<<gg, 128, 0, ljc_of(b)->stream>>>(
+                    t, (const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo, (int)p->n_heads,
+                    (int)(p->n_heads / p->n_kv_heads), (int)hd, kvdim, p->scale * LOG2E);
             LJC_LAUNCHED(b, "attention (generic head_dim)");
             continue;
         }

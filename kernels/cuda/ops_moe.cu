@@ -56,25 +56,28 @@ __global__ void moe_scatter_kernel(const int *top_e, size_t TK, const int *offse
     slot_of[i] = slot;
 }
 
-__global__ void moe_gather_kernel(const bf16 *x, size_t ldx, const int *perm, bf16 *xp, size_t H) {
+template <typename T>
+__global__ void moe_gather_kernel(const T *x, size_t ldx, const int *perm, T *xp, size_t H) {
     size_t slot = blockIdx.x;
-    if (H % 8 == 0 && ldx % 8 == 0 && ((uintptr_t)x % 16) == 0) {   /* 16-byte rows */
+    const size_t V = 16 / sizeof(T);
+    if (H % V == 0 && ldx % V == 0 && ((uintptr_t)x % 16) == 0) {   /* 16-byte rows */
         const uint4 *src = (const uint4 *)(x + (size_t)perm[slot] * ldx);
         uint4 *dst = (uint4 *)(xp + slot * H);
-        for (size_t i = threadIdx.x; i < H / 8; i += blockDim.x) dst[i] = src[i];
+        for (size_t i = threadIdx.x; i < H / V; i += blockDim.x) dst[i] = src[i];
         return;
     }
-    const bf16 *src = x + (size_t)perm[slot] * ldx;
-    bf16 *dst = xp + slot * H;
+    const T *src = x + (size_t)perm[slot] * ldx;
+    T *dst = xp + slot * H;
     for (size_t i = threadIdx.x; i < H; i += blockDim.x) dst[i] = src[i];
 }
 
-__global__ void moe_combine_kernel(const bf16 *yp, const int *slot_of, const float *top_w, int K, bf16 *out, size_t ldo, size_t H) {
+template <typename T>
+__global__ void moe_combine_kernel(const T *yp, const int *slot_of, const float *top_w, int K, T *out, size_t ldo, size_t H) {
     size_t t = blockIdx.x;
     for (size_t c = threadIdx.x; c < H; c += blockDim.x) {
         float acc = 0.0f;
-        for (int j = 0; j < K; j++) acc += top_w[t * K + j] * __bfloat162float(yp[(size_t)slot_of[t * K + j] * H + c]);
-        out[t * ldo + c] = __float2bfloat16(acc);
+        for (int j = 0; j < K; j++) acc += top_w[t * K + j] * ljc_ld(yp + (size_t)slot_of[t * K + j] * H + c);
+        ljc_st(out + t * ldo + c, acc);
     }
 }
 
@@ -110,10 +113,11 @@ static int groups_run(lj_backend *b, moe_groups *g, const void **A, const void *
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs, A, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs + g->n, B, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
         LJC_CUDA(b, cudaMemcpyAsync(dev_ptrs + 2 * g->n, C, sizeof(void *) * g->n, cudaMemcpyHostToDevice, im->stream));
+        cudaDataType_t ty = ljc_cuda_type(b);
         cublasStatus_t st = cublasGemmGroupedBatchedEx(
-            im->cublas, g->ta, g->tb, g->m, g->nn, g->k, g->alpha, (const void *const *)dev_ptrs, CUDA_R_16BF, g->lda,
-            (const void *const *)(dev_ptrs + g->n), CUDA_R_16BF, g->ldb, g->beta, (void *const *)(dev_ptrs + 2 * g->n),
-            CUDA_R_16BF, g->ldc, g->n, g->size, CUBLAS_COMPUTE_32F);
+            im->cublas, g->ta, g->tb, g->m, g->nn, g->k, g->alpha, (const void *const *)dev_ptrs, ty, g->lda,
+            (const void *const *)(dev_ptrs + g->n), ty, g->ldb, g->beta, (void *const *)(dev_ptrs + 2 * g->n),
+            ty, g->ldc, g->n, g->size, CUBLAS_COMPUTE_32F);
         if (st == CUBLAS_STATUS_SUCCESS) return 0;
         if (st != CUBLAS_STATUS_NOT_SUPPORTED && st != CUBLAS_STATUS_INVALID_VALUE)
             return ljc_set_err(b, "cuda moe: cublasGemmGroupedBatchedEx: status %d", (int)st);
@@ -122,8 +126,8 @@ static int groups_run(lj_backend *b, moe_groups *g, const void **A, const void *
     }
     for (int i = 0; i < g->n; i++)
         LJC_CUBLAS(b, cublasGemmEx(im->cublas, g->ta[i], g->tb[i], g->m[i], g->nn[i], g->k[i], &g->alpha[i], A[i],
-                                   CUDA_R_16BF, g->lda[i], B[i], CUDA_R_16BF, g->ldb[i], &g->beta[i], C[i],
-                                   CUDA_R_16BF, g->ldc[i], CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                   ljc_cuda_type(b), g->lda[i], B[i], ljc_cuda_type(b), g->ldb[i], &g->beta[i], C[i],
+                                   ljc_cuda_type(b), g->ldc[i], CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return 0;
 }
 
@@ -134,10 +138,12 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     if (!T) return 0;
     if (E < 1 || E > MOE_MAX_EXPERTS || K < 1 || K > MOE_MAX_TOPK || K > E)
         return ljc_set_err(b, "cuda moe: %zu experts top-%zu not supported", E, K);
-    if (p->router.dtype != LJ_BF16) return ljc_set_err(b, "cuda moe: router dtype %d (want BF16)", (int)p->router.dtype);
+    lj_dtype wd = b->weight_dtype;
+    size_t es = lj_dtype_size(b->act_dtype);
+    if (p->router.dtype != wd) return ljc_set_err(b, "cuda moe: router dtype %d (want %d)", (int)p->router.dtype, (int)wd);
     for (size_t e = 0; e < E; e++)
-        if (p->gate[e].dtype != LJ_BF16 || p->up[e].dtype != LJ_BF16 || p->down[e].dtype != LJ_BF16)
-            return ljc_set_err(b, "cuda moe: expert %zu weights are not BF16", e);
+        if (p->gate[e].dtype != wd || p->up[e].dtype != wd || p->down[e].dtype != wd)
+            return ljc_set_err(b, "cuda moe: expert %zu weights are not of dtype %d", e, (int)wd);
 
     /* workspace */
     size_t off = 0, o_logits, o_tope, o_topw, o_cnt, o_offs, o_cur, o_perm, o_slot, o_xp, o_g, o_y, o_ptr;
@@ -149,16 +155,16 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     o_cur = off; off += align256(E * 4);
     o_perm = off; off += align256(TK * 4);
     o_slot = off; off += align256(TK * 4);
-    o_xp = off; off += align256(TK * H * 2);
-    o_g = off; off += align256(TK * 2 * I * 2);   /* [TK, 2I]: gate | up */
-    o_y = off; off += align256(TK * H * 2);
+    o_xp = off; off += align256(TK * H * es);
+    o_g = off; off += align256(TK * 2 * I * es);   /* [TK, 2I]: gate | up */
+    o_y = off; off += align256(TK * H * es);
     o_ptr = off; off += align256(2 * 3 * 2 * E * sizeof(void *));
     char *ws;
     if (ljc_scratch(b, off, (void **)&ws)) return -1;
     float *logits = (float *)(ws + o_logits), *topw = (float *)(ws + o_topw);
     int *tope = (int *)(ws + o_tope), *cnt = (int *)(ws + o_cnt), *offs = (int *)(ws + o_offs), *cur = (int *)(ws + o_cur);
     int *perm = (int *)(ws + o_perm), *slot = (int *)(ws + o_slot);
-    bf16 *xp = (bf16 *)(ws + o_xp), *gb = (bf16 *)(ws + o_g), *yp = (bf16 *)(ws + o_y);
+    char *xp = ws + o_xp, *gb = ws + o_g, *yp = ws + o_y;   /* activation type */
     void **dptr = (void **)(ws + o_ptr);
 
     /* host staging: counts, then 2 × 3 pointer arrays */
@@ -177,7 +183,8 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     LJC_CUDA(b, cudaMemcpyAsync(hcnt, cnt, E * 4, cudaMemcpyDeviceToHost, st));
     moe_scatter_kernel<<<ljc_blocks(TK, 256), 256, 0, st>>>(tope, TK, offs, cur, perm, slot, (int)K);
     LJC_LAUNCHED(b, "moe scatter");
-    moe_gather_kernel<<<(unsigned)TK, 256, 0, st>>>((const bf16 *)p->x, p->ldx, perm, xp, H);
+    if (es == 4) moe_gather_kernel<float><<<(unsigned)TK, 256, 0, st>>>((const float *)p->x, p->ldx, perm, (float *)xp, H);
+    else moe_gather_kernel<bf16><<<(unsigned)TK, 256, 0, st>>>((const bf16 *)p->x, p->ldx, perm, (bf16 *)xp, H);
     LJC_LAUNCHED(b, "moe gather");
     LJC_CUDA(b, cudaStreamSynchronize(st));   /* the expert counts, for the GEMM sizes */
 
@@ -193,25 +200,26 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
         int n = hcnt[e];
         if (n > 0) {
             active++;
-            bf16 *ge = gb + row * I2;
+            char *ge = gb + row * I2 * es, *xe = xp + row * H * es;
             /* gate and up stored back to back ([2I, H] as one matrix): one GEMM for both */
-            if ((const char *)p->up[e].data == (const char *)p->gate[e].data + I * H * 2) {
-                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xp + row * H, (int)H, ge, (int)I2, (int)I2, n, (int)H);
+            if ((const char *)p->up[e].data == (const char *)p->gate[e].data + I * H * es) {
+                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xe, (int)H, ge, (int)I2, (int)I2, n, (int)H);
             } else {
-                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xp + row * H, (int)H, ge, (int)I2, (int)I, n, (int)H);
-                groups_add(&g1, A1, B1, C1, p->up[e].data, (int)H, xp + row * H, (int)H, ge + I, (int)I2, (int)I, n, (int)H);
+                groups_add(&g1, A1, B1, C1, p->gate[e].data, (int)H, xe, (int)H, ge, (int)I2, (int)I, n, (int)H);
+                groups_add(&g1, A1, B1, C1, p->up[e].data, (int)H, xe, (int)H, ge + I * es, (int)I2, (int)I, n, (int)H);
             }
-            groups_add(&g2, A2, B2, C2, p->down[e].data, (int)I, ge, (int)I2, yp + row * H, (int)H, (int)H, n, (int)I);
+            groups_add(&g2, A2, B2, C2, p->down[e].data, (int)I, ge, (int)I2, yp + row * H * es, (int)H, (int)H, n, (int)I);
         }
         row += (size_t)(n > 0 ? n : 0);
     }
     if (row != TK) return ljc_set_err(b, "cuda moe: expert counts sum to %zu, expected %zu", row, TK);
-    int grouped = im->moe_gemm_mode == LJC_MOE_GROUPED || (im->moe_gemm_mode == LJC_MOE_AUTO && TK < 256 * active);
+    int grouped = es == 2 && (im->moe_gemm_mode == LJC_MOE_GROUPED || (im->moe_gemm_mode == LJC_MOE_AUTO && TK < 256 * active));
     if (groups_run(b, &g1, A1, B1, C1, dptr, grouped)) return -1;
-    lj_silu_mul_params sm = {gb, I2, gb + I, I2, gb, I2, TK, I};
+    lj_silu_mul_params sm = {gb, I2, gb + I * es, I2, gb, I2, TK, I};
     if (ljc_silu_mul(b, &sm)) return -1;
     if (groups_run(b, &g2, A2, B2, C2, dptr + 6 * E, grouped)) return -1;
-    moe_combine_kernel<<<(unsigned)T, 256, 0, st>>>(yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
+    if (es == 4) moe_combine_kernel<float><<<(unsigned)T, 256, 0, st>>>((const float *)yp, slot, topw, (int)K, (float *)p->out, p->ldo, H);
+    else moe_combine_kernel<bf16><<<(unsigned)T, 256, 0, st>>>((const bf16 *)yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
     LJC_LAUNCHED(b, "moe combine");
     return 0;
 }

@@ -15,10 +15,10 @@ typedef __nv_bfloat16 bf16;
 #define SCAN_THREADS 128
 
 struct scan_args {
-    const bf16 *x, *dt, *b, *c, *z;
+    const void *x, *dt, *b, *c, *z;   /* activation type T of the kernel */
     size_t ldx, lddt, ldb, ldc, ldz, ldy;
     const float *dt_bias, *a_log, *d_skip;
-    bf16 *y;
+    void *y;
     size_t D, N;
     float *S;        /* [seq][chunk][D][N] chunk states, then chunk initial states */
     float *sumdt;    /* [seq][chunk][D] */
@@ -28,44 +28,45 @@ struct scan_args {
 template <int NP> struct scan_chunk_len { static const int L = NP <= 16 ? 128 : 64; };
 
 /* Loads B (and C) rows [t0, t0+len) of a sequence into shared memory as fp32 [L][NP], zero padded. */
-template <int NP, bool WITH_C>
+template <int NP, bool WITH_C, typename T>
 __device__ __forceinline__ void scan_load_bc(const scan_args &a, int row0, int len, float *bs, float *cs) {
     const int L = scan_chunk_len<NP>::L;
     for (int i = threadIdx.x; i < L * NP; i += blockDim.x) {
         int t = i / NP, n = i % NP;
         bool ok = t < len && n < (int)a.N;
-        bs[i] = ok ? __bfloat162float(a.b[(size_t)(row0 + t) * a.ldb + n]) : 0.0f;
-        if (WITH_C) cs[i] = ok ? __bfloat162float(a.c[(size_t)(row0 + t) * a.ldc + n]) : 0.0f;
+        bs[i] = ok ? ljc_ld((const T *)a.b + (size_t)(row0 + t) * a.ldb + n) : 0.0f;
+        if (WITH_C) cs[i] = ok ? ljc_ld((const T *)a.c + (size_t)(row0 + t) * a.ldc + n) : 0.0f;
     }
 }
 
 /* x, dt (and z) of SUB steps × the block's channels, staged in shared memory so that each thread
  * issues all its loads of a sub-chunk at once instead of one dependent load per step. */
-template <int NP> struct scan_sub { static const int S = NP <= 16 ? 32 : 16; };
+template <int NP, typename T> struct scan_sub { static const int S = (NP <= 16 ? 32 : 16) * 2 / (int)sizeof(T); };
 
-template <bool WITH_Z>
-__device__ __forceinline__ void scan_stage(const scan_args &a, size_t row, int sl, int SUB, size_t d, bool act, bf16 *xs,
-                                           bf16 *dts, bf16 *zs) {
-    const bf16 zero = __float2bfloat16(0.0f);
+template <bool WITH_Z, typename T>
+__device__ __forceinline__ void scan_stage(const scan_args &a, size_t row, int sl, int SUB, size_t d, bool act, T *xs,
+                                           T *dts, T *zs) {
+    const T zero = T(0.0f);
+    const T *x = (const T *)a.x, *dt = (const T *)a.dt, *z = (const T *)a.z;
     for (int t = 0; t < SUB; t++) {
         bool ok = act && t < sl;
         size_t r = row + t;
-        xs[t * SCAN_THREADS + threadIdx.x] = ok ? a.x[r * a.ldx + d] : zero;
-        dts[t * SCAN_THREADS + threadIdx.x] = ok ? a.dt[r * a.lddt + d] : zero;
-        if (WITH_Z) zs[t * SCAN_THREADS + threadIdx.x] = ok ? a.z[r * a.ldz + d] : zero;
+        xs[t * SCAN_THREADS + threadIdx.x] = ok ? x[r * a.ldx + d] : zero;
+        dts[t * SCAN_THREADS + threadIdx.x] = ok ? dt[r * a.lddt + d] : zero;
+        if (WITH_Z) zs[t * SCAN_THREADS + threadIdx.x] = ok ? z[r * a.ldz + d] : zero;
     }
 }
 
-template <int NP>
+template <int NP, typename T>
 __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, scan_args a) {
-    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP>::S;
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP, T>::S;
     __shared__ float bs[L * NP];
-    __shared__ bf16 xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS];
+    __shared__ T xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS];
     int s = blockIdx.z, ch = blockIdx.y;
     int t0 = ch * L;
     if (t0 >= seqs.ntok[s]) return;   /* uniform over the block */
     int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
-    scan_load_bc<NP, false>(a, row0, len, bs, nullptr);
+    scan_load_bc<NP, false, T>(a, row0, len, bs, nullptr);
     size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
     bool act = d < a.D;
     float A[NP], h[NP];
@@ -78,11 +79,11 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, 
     for (int sub = 0; sub < len; sub += SUB) {
         int sl = min(SUB, len - sub);
         __syncthreads();
-        scan_stage<false>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, nullptr);
+        scan_stage<false, T>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, nullptr);
         __syncthreads();
         for (int t = 0; t < sl; t++) {
-            float dv = ljc_softplus(__bfloat162float(dts[t * SCAN_THREADS + threadIdx.x]) + bias);
-            float dx = dv * __bfloat162float(xs[t * SCAN_THREADS + threadIdx.x]);
+            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dx = dv * ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
             sum += dv;
             const float *bt = bs + (sub + t) * NP;
 #pragma unroll
@@ -115,16 +116,16 @@ __global__ void scan_chunk_carry(ljc_seqs seqs, scan_args a, int L) {
     state[i] = h;
 }
 
-template <int NP>
+template <int NP, typename T>
 __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs, scan_args a, int single) {
-    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP>::S;
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP, T>::S;
     __shared__ float bs[L * NP], cs[L * NP];
-    __shared__ bf16 xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS], zs[SUB * SCAN_THREADS];
+    __shared__ T xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS], zs[SUB * SCAN_THREADS];
     int s = blockIdx.z, ch = blockIdx.y;
     int t0 = ch * L;
     if (t0 >= seqs.ntok[s]) return;
     int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
-    scan_load_bc<NP, true>(a, row0, len, bs, cs);
+    scan_load_bc<NP, true, T>(a, row0, len, bs, cs);
     size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
     bool act = d < a.D;
     float *state = (float *)seqs.p0[s];
@@ -140,11 +141,11 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
     for (int sub = 0; sub < len; sub += SUB) {
         int sl = min(SUB, len - sub);
         __syncthreads();
-        scan_stage<true>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, zs);
+        scan_stage<true, T>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, zs);
         __syncthreads();
         for (int t = 0; t < sl; t++) {
-            float xv = __bfloat162float(xs[t * SCAN_THREADS + threadIdx.x]);
-            float dv = ljc_softplus(__bfloat162float(dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float xv = ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
+            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
             float dx = dv * xv, acc = 0.0f;
             const float *bt = bs + (sub + t) * NP, *ct = cs + (sub + t) * NP;
 #pragma unroll
@@ -152,8 +153,8 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
                 h[n] = exp2f(dv * A[n]) * h[n] + dx * bt[n];
                 acc += h[n] * ct[n];
             }
-            float zv = __bfloat162float(zs[t * SCAN_THREADS + threadIdx.x]);
-            if (act) a.y[(size_t)(row0 + sub + t) * a.ldy + d] = __float2bfloat16((acc + dsk * xv) * ljc_silu(zv));
+            float zv = ljc_ld(&zs[t * SCAN_THREADS + threadIdx.x]);
+            if (act) ljc_st((T *)a.y + (size_t)(row0 + sub + t) * a.ldy + d, (acc + dsk * xv) * ljc_silu(zv));
         }
     }
     if (single && act) {
@@ -163,13 +164,13 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
     }
 }
 
-template <int NP>
+template <int NP, typename T>
 static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
     const int L = scan_chunk_len<NP>::L;
     cudaStream_t st = ljc_of(b)->stream;
     scan_args a;
-    a.x = (const bf16 *)p->x; a.dt = (const bf16 *)p->dt; a.b = (const bf16 *)p->b; a.c = (const bf16 *)p->c;
-    a.z = (const bf16 *)p->z; a.y = (bf16 *)p->y;
+    a.x = p->x; a.dt = p->dt; a.b = p->b; a.c = p->c;
+    a.z = p->z; a.y = p->y;
     a.ldx = p->ldx; a.lddt = p->lddt; a.ldb = p->ldb; a.ldc = p->ldc; a.ldz = p->ldz; a.ldy = p->ldy;
     a.dt_bias = p->dt_bias; a.a_log = p->a_log; a.d_skip = p->d_skip;
     a.D = p->d; a.N = p->n;
@@ -178,7 +179,7 @@ static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t
     a.S = NULL; a.sumdt = NULL;
     dim3 grid(ljc_blocks(p->d, SCAN_THREADS), (unsigned)nch, (unsigned)t->n);
     if (nch == 1) {
-        scan_chunk_output<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 1);
+        scan_chunk_output<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 1);
         LJC_LAUNCHED(b, "scan");
         return 0;
     }
@@ -187,14 +188,22 @@ static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t
     if (ljc_scratch(b, per * (p->n + 1) * sizeof(float), &ws)) return -1;
     a.S = (float *)ws;
     a.sumdt = a.S + per * p->n;
-    scan_chunk_state<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a);
+    scan_chunk_state<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a);
     LJC_LAUNCHED(b, "scan chunk_state");
     dim3 g2(ljc_blocks(p->d * p->n, 256), (unsigned)t->n);
     scan_chunk_carry<<<g2, 256, 0, st>>>(*t, a, L);
     LJC_LAUNCHED(b, "scan chunk_carry");
-    scan_chunk_output<NP><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 0);
+    scan_chunk_output<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 0);
     LJC_LAUNCHED(b, "scan chunk_output");
     return 0;
+}
+
+template <typename T>
+static int scan_dispatch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
+    if (p->n <= 8) return scan_launch<8, T>(b, p, t);
+    if (p->n <= 16) return scan_launch<16, T>(b, p, t);
+    if (p->n <= 32) return scan_launch<32, T>(b, p, t);
+    return scan_launch<64, T>(b, p, t);
 }
 
 int ljc_scan(lj_backend *b, const lj_scan_params *p) {
@@ -204,11 +213,7 @@ int ljc_scan(lj_backend *b, const lj_scan_params *p) {
         ljc_seqs t;
         ljc_seqs_fill(&t, &p->batch, first, cnt, (void *const *)p->state, NULL);
         if (!t.max_tok) continue;
-        int rc;
-        if (p->n <= 8) rc = scan_launch<8>(b, p, &t);
-        else if (p->n <= 16) rc = scan_launch<16>(b, p, &t);
-        else if (p->n <= 32) rc = scan_launch<32>(b, p, &t);
-        else rc = scan_launch<64>(b, p, &t);
+        int rc = ljc_f32(b) ? scan_dispatch<float>(b, p, &t) : scan_dispatch<bf16>(b, p, &t);
         if (rc) return rc;
     }
     return 0;

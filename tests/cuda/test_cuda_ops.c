@@ -16,6 +16,9 @@
 #include <string.h>
 
 static lj_backend *B;
+static lj_dtype ACT;     /* the backend's activation (and weight, KV) dtype */
+static size_t ES;        /* its element size */
+static double TOL;       /* nmse bound for outputs in ACT: 1e-3 for bf16, 1e-5 for fp32 */
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 
 static float frand(void) {   /* uniform [-1, 1) */
@@ -30,6 +33,7 @@ static float bf(float f) {   /* round to bf16 (nearest even) and back */
     memcpy(&f, &u, 4);
     return f;
 }
+static float RA(float f) { return ACT == LJ_BF16 ? bf(f) : f; }
 static float *rand_vec(size_t n, float scale, int round) {
     float *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++) v[i] = round ? bf(scale * frand()) : scale * frand();
@@ -71,7 +75,7 @@ static double softplus(double v) { return v > 20 ? v : log1p(exp(v)); }
 static void test_rmsnorm_silu_add_embed_argmax(void) {
     size_t rows = 7, n = 100;
     float *x = rand_vec(rows * n, 2.0f, 1), *w = rand_vec(n, 1.0f, 0);
-    void *dx = dev_from(x, rows * n, LJ_BF16), *dw = dev_from(w, n, LJ_F32), *dy = dev(rows * n * 2);
+    void *dx = dev_from(x, rows * n, ACT), *dw = dev_from(w, n, LJ_F32), *dy = dev(rows * n * ES);
     lj_rmsnorm_params p = {dx, n, dw, dy, n, rows, n, 1e-6f};
     OK(B->rmsnorm(B, &p));
     double *ref = malloc(rows * n * sizeof *ref);
@@ -81,30 +85,30 @@ static void test_rmsnorm_silu_add_embed_argmax(void) {
         double inv = 1.0 / sqrt(ss / n + 1e-6);
         for (size_t i = 0; i < n; i++) ref[r * n + i] = x[r * n + i] * inv * w[i];
     }
-    float *y = host_from(dy, rows * n, LJ_BF16);
-    EXPECT_NMSE("rmsnorm [7,100]", y, ref, rows * n, 1e-3);
+    float *y = host_from(dy, rows * n, ACT);
+    EXPECT_NMSE("rmsnorm [7,100]", y, ref, rows * n, TOL);
     p.y = dx;   /* in place */
     OK(B->rmsnorm(B, &p));
     free(y);
-    y = host_from(dx, rows * n, LJ_BF16);
-    EXPECT_NMSE("rmsnorm in place", y, ref, rows * n, 1e-3);
+    y = host_from(dx, rows * n, ACT);
+    EXPECT_NMSE("rmsnorm in place", y, ref, rows * n, TOL);
     free(y);
 
     /* silu_mul over strided halves of one [rows, 2n] buffer, and add */
     float *ab = rand_vec(rows * 2 * n, 3.0f, 1);
-    void *dab = dev_from(ab, rows * 2 * n, LJ_BF16), *dout = dev(rows * n * 2);
-    lj_silu_mul_params sp = {dab, 2 * n, (char *)dab + n * 2, 2 * n, dout, n, rows, n};
+    void *dab = dev_from(ab, rows * 2 * n, ACT), *dout = dev(rows * n * ES);
+    lj_silu_mul_params sp = {dab, 2 * n, (char *)dab + n * ES, 2 * n, dout, n, rows, n};
     OK(B->silu_mul(B, &sp));
     for (size_t r = 0; r < rows; r++)
         for (size_t i = 0; i < n; i++) ref[r * n + i] = silu(ab[r * 2 * n + i]) * ab[r * 2 * n + n + i];
-    y = host_from(dout, rows * n, LJ_BF16);
-    EXPECT_NMSE("silu_mul strided", y, ref, rows * n, 1e-3);
+    y = host_from(dout, rows * n, ACT);
+    EXPECT_NMSE("silu_mul strided", y, ref, rows * n, TOL);
     free(y);
     lj_add_params ap = {dout, dx, dout, rows * n};
-    float *xr = host_from(dx, rows * n, LJ_BF16), *o0 = host_from(dout, rows * n, LJ_BF16);
+    float *xr = host_from(dx, rows * n, ACT), *o0 = host_from(dout, rows * n, ACT);
     OK(B->add(B, &ap));
     for (size_t i = 0; i < rows * n; i++) ref[i] = (double)o0[i] + xr[i];
-    y = host_from(dout, rows * n, LJ_BF16);
+    y = host_from(dout, rows * n, ACT);
     EXPECT_NMSE("add in place", y, ref, rows * n, 1e-4);
     free(y); free(xr); free(o0);
 
@@ -112,11 +116,11 @@ static void test_rmsnorm_silu_add_embed_argmax(void) {
     size_t V = 33, H = 24, T = 9;
     float *tab = rand_vec(V * H, 1.0f, 1);
     int32_t ids[9] = {0, 5, 32, 7, 7, 1, 31, 2, 16};
-    void *dtab = dev_from(tab, V * H, LJ_BF16), *dids = dev(T * 4), *demb = dev(T * H * 2);
+    void *dtab = dev_from(tab, V * H, ACT), *dids = dev(T * 4), *demb = dev(T * H * ES);
     OK(B->upload(B, dids, LJ_I32, ids, LJ_I32, T));
-    lj_embedding_params ep = {dids, {dtab, LJ_BF16, V, H, NULL}, demb, T};
+    lj_embedding_params ep = {dids, {dtab, ACT, V, H, NULL}, demb, T};
     OK(B->embedding(B, &ep));
-    float *emb = host_from(demb, T * H, LJ_BF16);
+    float *emb = host_from(demb, T * H, ACT);
     int same = 1;
     for (size_t t = 0; t < T; t++)
         for (size_t i = 0; i < H; i++) same &= emb[t * H + i] == tab[ids[t] * H + i];
@@ -149,11 +153,11 @@ static void test_matmul(size_t M, size_t N, size_t K, int with_bias) {
         memcpy(xs + m * ldx, x + m * K, K * 4);
         memcpy(ys + m * ldy, y0 + m * N, N * 4);
     }
-    void *dx = dev_from(xs, M * ldx, LJ_BF16), *dw = dev_from(w, N * K, LJ_BF16), *db = dev_from(bias, N, LJ_F32);
-    void *dy = dev_from(ys, M * ldy, LJ_BF16);
-    lj_matmul_params p = {dx, ldx, {dw, LJ_BF16, N, K, NULL}, with_bias ? db : NULL, dy, ldy, M, 1};
+    void *dx = dev_from(xs, M * ldx, ACT), *dw = dev_from(w, N * K, ACT), *db = dev_from(bias, N, LJ_F32);
+    void *dy = dev_from(ys, M * ldy, ACT);
+    lj_matmul_params p = {dx, ldx, {dw, ACT, N, K, NULL}, with_bias ? db : NULL, dy, ldy, M, 1};
     OK(B->matmul(B, &p));
-    float *y = host_from(dy, M * ldy, LJ_BF16);
+    float *y = host_from(dy, M * ldy, ACT);
     double *ref = malloc(M * N * sizeof *ref);
     float *yc = malloc(M * N * sizeof *yc);
     for (size_t m = 0; m < M; m++)
@@ -165,7 +169,7 @@ static void test_matmul(size_t M, size_t N, size_t K, int with_bias) {
         }
     char what[64];
     snprintf(what, sizeof what, "matmul accumulate %zux%zux%zu%s", M, N, K, with_bias ? " +bias" : "");
-    EXPECT_NMSE(what, yc, ref, M * N, 1e-3);
+    EXPECT_NMSE(what, yc, ref, M * N, TOL);
     free(x); free(w); free(bias); free(y0); free(xs); free(ys); free(y); free(ref); free(yc);
     B->free(B, dx); B->free(B, dw); B->free(B, db); B->free(B, dy);
 }
@@ -184,8 +188,8 @@ static void test_conv(size_t D, size_t K, size_t ns, const size_t *ntok, const s
         if (pos[s] == 0) memset(win[s], 0, (K - 1) * D * 4);
         dwin[s] = dev_from(win[s], (K - 1) * D, LJ_F32);
     }
-    void *dx = dev_from(x, T * ldx, LJ_BF16), *dw = dev_from(w, D * K, LJ_F32), *dbias = dev_from(bias, D, LJ_F32);
-    void *dy = dev(T * D * 2);
+    void *dx = dev_from(x, T * ldx, ACT), *dw = dev_from(w, D * K, LJ_F32), *dbias = dev_from(bias, D, LJ_F32);
+    void *dy = dev(T * D * ES);
     lj_conv1d_params p = {{ns, ntok, pos, T}, dx, ldx, dw, dbias, (float *const *)dwin, dy, D, D, K};
     OK(B->conv1d(B, &p));
     double *ref = malloc(T * D * sizeof *ref), *wref = malloc((K - 1) * D * ns * sizeof *wref);
@@ -208,10 +212,10 @@ static void test_conv(size_t D, size_t K, size_t ns, const size_t *ntok, const s
             }
         row += ntok[s];
     }
-    float *y = host_from(dy, T * D, LJ_BF16);
+    float *y = host_from(dy, T * D, ACT);
     char what[80];
     snprintf(what, sizeof what, "conv1d D=%zu K=%zu seqs=%zu T=%zu", D, K, ns, T);
-    EXPECT_NMSE(what, y, ref, T * D, 1e-3);
+    EXPECT_NMSE(what, y, ref, T * D, TOL);
     float *wout = malloc((K - 1) * D * ns * sizeof *wout);
     for (size_t s = 0; s < ns; s++) {
         float *h = host_from(dwin[s], (K - 1) * D, LJ_F32);
@@ -241,11 +245,11 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok) {
         st[s] = rand_vec(D * N, 1.0f, 0);
         dst[s] = dev_from(st[s], D * N, LJ_F32);
     }
-    void *dxz = dev_from(xz, T * ldxz, LJ_BF16), *ddt = dev_from(dt, T * D, LJ_BF16), *dbc = dev_from(bc, T * ldbc, LJ_BF16);
+    void *dxz = dev_from(xz, T * ldxz, ACT), *ddt = dev_from(dt, T * D, ACT), *dbc = dev_from(bc, T * ldbc, ACT);
     void *ddtb = dev_from(dtb, D, LJ_F32), *dal = dev_from(alog, D * N, LJ_F32), *ddsk = dev_from(dsk, D, LJ_F32);
-    void *dy = dev(T * D * 2);
-    lj_scan_params p = {{ns, ntok, pos, T}, dxz, ldxz, ddt, D, ddtb, dal, (char *)dbc + R * 2, ldbc,
-                        (char *)dbc + (R + N) * 2, ldbc, ddsk, (char *)dxz + D * 2, ldxz, (float *const *)dst, dy, D, D, N};
+    void *dy = dev(T * D * ES);
+    lj_scan_params p = {{ns, ntok, pos, T}, dxz, ldxz, ddt, D, ddtb, dal, (char *)dbc + R * ES, ldbc,
+                        (char *)dbc + (R + N) * ES, ldbc, ddsk, (char *)dxz + D * ES, ldxz, (float *const *)dst, dy, D, D, N};
     OK(B->scan(B, &p));
     double *ref = malloc(T * D * sizeof *ref), *sref = malloc(ns * D * N * sizeof *sref), *h = malloc(N * sizeof *h);
     size_t row = 0;
@@ -266,10 +270,10 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok) {
         }
         row += ntok[s];
     }
-    float *y = host_from(dy, T * D, LJ_BF16);
+    float *y = host_from(dy, T * D, ACT);
     char what[80];
     snprintf(what, sizeof what, "scan D=%zu N=%zu seqs=%zu T=%zu", D, N, ns, T);
-    EXPECT_NMSE(what, y, ref, T * D, 1e-3);
+    EXPECT_NMSE(what, y, ref, T * D, TOL);
     float *sout = malloc(ns * D * N * sizeof *sout);
     for (size_t s = 0; s < ns; s++) {
         float *hs = host_from(dst[s], D * N, LJ_F32);
@@ -299,12 +303,12 @@ static void test_attention(size_t H, size_t KVH, size_t hd, size_t ns, const siz
     for (size_t s = 0; s < ns; s++) {
         kc[s] = rand_vec(cap * kvd, 1.0f, 1);
         vc[s] = rand_vec(cap * kvd, 1.0f, 1);
-        dk[s] = dev_from(kc[s], cap * kvd, LJ_BF16);
-        dv[s] = dev_from(vc[s], cap * kvd, LJ_BF16);
+        dk[s] = dev_from(kc[s], cap * kvd, ACT);
+        dv[s] = dev_from(vc[s], cap * kvd, ACT);
     }
-    void *dqkv = dev_from(qkv, T * ldqkv, LJ_BF16), *dout = dev(T * qd * 2);
+    void *dqkv = dev_from(qkv, T * ldqkv, ACT), *dout = dev(T * qd * ES);
     float scale = 1.0f / sqrtf((float)hd);
-    lj_attention_params p = {{ns, ntok, pos, T}, dqkv, ldqkv, (char *)dqkv + qd * 2, ldqkv, (char *)dqkv + (qd + kvd) * 2,
+    lj_attention_params p = {{ns, ntok, pos, T}, dqkv, ldqkv, (char *)dqkv + qd * ES, ldqkv, (char *)dqkv + (qd + kvd) * ES,
                              ldqkv, dk, dv, dout, qd, H, KVH, hd, scale};
     OK(B->attention(B, &p));
     /* reference: caches with the new rows appended */
@@ -335,13 +339,13 @@ static void test_attention(size_t H, size_t KVH, size_t hd, size_t ns, const siz
             }
         row += ntok[s];
     }
-    float *out = host_from(dout, T * qd, LJ_BF16);
+    float *out = host_from(dout, T * qd, ACT);
     char what[96];
     snprintf(what, sizeof what, "attention %zu/%zu hd%zu seqs=%zu T=%zu cache<=%zu", H, KVH, hd, ns, T, cap);
-    EXPECT_NMSE(what, out, ref, T * qd, 1e-3);
+    EXPECT_NMSE(what, out, ref, T * qd, TOL);
     int cache_ok = 1;
     for (size_t s = 0; s < ns; s++) {
-        float *k2 = host_from(dk[s], cap * kvd, LJ_BF16), *v2 = host_from(dv[s], cap * kvd, LJ_BF16);
+        float *k2 = host_from(dk[s], cap * kvd, ACT), *v2 = host_from(dv[s], cap * kvd, ACT);
         for (size_t i = 0; i < (pos[s] + ntok[s]) * kvd; i++) cache_ok &= k2[i] == kc[s][i] && v2[i] == vc[s][i];
         free(k2); free(v2);
         B->free(B, dk[s]); B->free(B, dv[s]);
@@ -361,12 +365,12 @@ static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
     lj_tensor *tg = malloc(E * sizeof *tg), *tu = malloc(E * sizeof *tu), *td = malloc(E * sizeof *td);
     for (size_t e = 0; e < E; e++) {
         g[e] = rand_vec(I * H, 0.3f, 1); u[e] = rand_vec(I * H, 0.3f, 1); dn[e] = rand_vec(H * I, 0.3f, 1);
-        tg[e] = (lj_tensor){dev_from(g[e], I * H, LJ_BF16), LJ_BF16, I, H, NULL};
-        tu[e] = (lj_tensor){dev_from(u[e], I * H, LJ_BF16), LJ_BF16, I, H, NULL};
-        td[e] = (lj_tensor){dev_from(dn[e], H * I, LJ_BF16), LJ_BF16, H, I, NULL};
+        tg[e] = (lj_tensor){dev_from(g[e], I * H, ACT), ACT, I, H, NULL};
+        tu[e] = (lj_tensor){dev_from(u[e], I * H, ACT), ACT, I, H, NULL};
+        td[e] = (lj_tensor){dev_from(dn[e], H * I, ACT), ACT, H, I, NULL};
     }
-    void *dx = dev_from(x, T * ldx, LJ_BF16), *dr = dev_from(router, E * H, LJ_BF16), *dout = dev(T * H * 2);
-    lj_moe_params p = {dx, ldx, {dr, LJ_BF16, E, H, NULL}, tg, tu, td, dout, H, T, E, K, H, I};
+    void *dx = dev_from(x, T * ldx, ACT), *dr = dev_from(router, E * H, ACT), *dout = dev(T * H * ES);
+    lj_moe_params p = {dx, ldx, {dr, ACT, E, H, NULL}, tg, tu, td, dout, H, T, E, K, H, I};
     OK(B->moe(B, &p));
     double *ref = calloc(T * H, sizeof *ref), *lg = malloc(E * sizeof *lg), *act = malloc(I * sizeof *act);
     int *taken = malloc(E * sizeof *taken);
@@ -389,7 +393,7 @@ static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
             for (size_t i = 0; i < I; i++) {
                 double a = 0, b = 0;
                 for (size_t h = 0; h < H; h++) { a += (double)xr[h] * g[best][i * H + h]; b += (double)xr[h] * u[best][i * H + h]; }
-                act[i] = bf((float)a) * bf((float)b) / (1.0 + exp(-bf((float)a)));   /* GPU rounds gate/up to bf16 */
+                act[i] = RA((float)a) * RA((float)b) / (1.0 + exp(-RA((float)a)));   /* the GPU stores gate/up in ACT */
             }
             for (size_t h = 0; h < H; h++) {
                 double a = 0;
@@ -398,10 +402,10 @@ static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
             }
         }
     }
-    float *out = host_from(dout, T * H, LJ_BF16);
+    float *out = host_from(dout, T * H, ACT);
     char what[80];
     snprintf(what, sizeof what, "moe T=%zu H=%zu I=%zu E=%zu top%zu", T, H, I, E, K);
-    EXPECT_NMSE(what, out, ref, T * H, 1e-3);
+    EXPECT_NMSE(what, out, ref, T * H, TOL);
     for (size_t e = 0; e < E; e++) {
         B->free(B, (void *)tg[e].data); B->free(B, (void *)tu[e].data); B->free(B, (void *)td[e].data);
         free(g[e]); free(u[e]); free(dn[e]);
@@ -411,16 +415,8 @@ static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
     B->free(B, dx); B->free(B, dr); B->free(B, dout);
 }
 
-int main(void) {
-    char why[256], err[512];
-    if (!ljc_device_available(why, sizeof why)) {
-        printf("SKIP test_cuda_ops: %s\n", why);
-        return TEST_SKIP;
-    }
-    if (lj_backend_cuda_new(0, &B, err, sizeof err)) {
-        printf("SKIP test_cuda_ops: %s\n", err);
-        return TEST_SKIP;
-    }
+static void run_all(void) {
+    printf("backend %s (activations %s)\n", B->name, ACT == LJ_F32 ? "fp32" : "bf16");
     test_rmsnorm_silu_add_embed_argmax();
     test_matmul(37, 70, 48, 1);
     test_matmul(1, 256, 512, 0);
@@ -454,6 +450,28 @@ int main(void) {
     test_moe(37, 64, 96, 6, 2);
     test_moe(1, 128, 64, 16, 2);
     test_moe(300, 64, 128, 4, 2);
-    B->destroy(B);
+}
+
+int main(void) {
+    char why[256], err[512];
+    if (!ljc_device_available(why, sizeof why)) {
+        printf("SKIP test_cuda_ops: %s\n", why);
+        return TEST_SKIP;
+    }
+    /* both precisions of the backend: bf16 (default) and fp32 (LONGJAM_CUDA_PRECISION=fp32) */
+    const char *modes[2] = {"bf16", "fp32"};
+    for (int m = 0; m < 2; m++) {
+        setenv("LONGJAM_CUDA_PRECISION", modes[m], 1);
+        if (lj_backend_cuda_new(0, &B, err, sizeof err)) {
+            printf("SKIP test_cuda_ops: %s\n", err);
+            return TEST_SKIP;
+        }
+        ACT = B->act_dtype;
+        ES = lj_dtype_size(ACT);
+        TOL = ACT == LJ_F32 ? 1e-5 : 1e-3;
+        run_all();
+        B->destroy(B);
+    }
+    unsetenv("LONGJAM_CUDA_PRECISION");
     return test_finish("test_cuda_ops");
 }
