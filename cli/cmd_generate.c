@@ -1,10 +1,11 @@
-/* longjam generate: greedy continuation of a prompt given as token ids, printed as ids on one
- * line of stdout. */
+/* longjam generate: greedy (or, with --temperature, sampled) continuation of a prompt given as
+ * token ids, printed as ids on one line of stdout. */
 #include "cli/cli_engine.h"
 #include "cli/commands.h"
 
 #include "common/error.h"
 #include "engine/model.h"
+#include "engine/sampler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: longjam generate --model DIR --ids 1,2,3 --max-new-tokens N\n"
-               "                        [--chunk N] [--threads N] [--ignore-eos] [--device cpu|cuda]\n\n"
+               "                        [--chunk N] [--threads N] [--ignore-eos] [--device cpu|cuda]\n"
+               "                        [--temperature T [--top-p P] [--top-k K] [--seed S]]\n\n"
                "Decodes greedily (argmax) from the prompt token ids and prints the new ids, space-separated,\n"
                "on one line of stdout. The prompt is prefilled in chunks of --chunk tokens (default one pass),\n"
                "then each new token is decoded through the sequence state. Generation stops after an\n"
                "end-of-sequence id (generation_config.json, else config.json eos_token_id; the eos id is\n"
-               "printed) unless --ignore-eos is given, or after N new tokens.\n");
+               "printed) unless --ignore-eos is given, or after N new tokens (default: generation_config.json's\n"
+               "max_new_tokens, else 16). --temperature T > 0 samples instead (softmax(logits / T), then\n"
+               "--top-k and --top-p nucleus filtering; --seed makes it reproducible, default 0).\n");
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -25,6 +29,7 @@ int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *ids_text = NULL, *device = "cpu";
     size_t max_new = 0, chunk = 0, threads = 0;
     int have_max = 0, ignore_eos = 0;
+    lj_sampler_params sp = {.temperature = 0, .top_p = 1, .top_k = 0, .seed = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) { model = v; i++; }
@@ -34,6 +39,18 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_parse_size(a, v, &threads)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
+        else if ((!strcmp(a, "--temperature") || !strcmp(a, "--top-p")) && v) {
+            char *end;
+            double d = strtod(v, &end);
+            if (end == v || *end) { fprintf(stderr, "longjam generate: %s: '%s' is not a number\n", a, v); return CLI_USAGE; }
+            if (a[2] == 't' && a[3] == 'e') sp.temperature = d; else sp.top_p = d;
+            i++;
+        } else if (!strcmp(a, "--top-k") || !strcmp(a, "--seed")) {
+            size_t val;
+            if (cli_parse_size(a, v, &val)) return CLI_USAGE;
+            if (a[2] == 's') sp.seed = val; else sp.top_k = (long)val;
+            i++;
+        }
         else if (!strcmp(a, "--prompt")) {
             /* Text prompts need the tokenizer (engine/tokenizer.h); they are wired in here when it lands. */
             fprintf(stderr, "longjam generate: --prompt is not available yet; give token ids with --ids\n");
@@ -58,15 +75,15 @@ int cmd_generate(int argc, char **argv) {
     const size_t V = c->vocab_size;
     float *logits = malloc(V * sizeof *logits);
     lj_state *s = NULL;
+    lj_sampler *sampler = NULL;
     int rc = CLI_FAILED;
+    if (lj_sampler_new(&sp, V, &sampler, err, sizeof err)) { fprintf(stderr, "longjam generate: %s\n", err); goto done; }
     if (lj_state_new(m, n + max_new, &s, err, sizeof err) || lj_prefill(m, s, prompt, n, chunk, 0, logits, err, sizeof err)) {
         fprintf(stderr, "longjam generate: %s\n", err);
         goto done;
     }
     for (size_t i = 0; i < max_new; i++) {
-        int32_t id = 0;
-        for (size_t j = 1; j < V; j++)
-            if (logits[j] > logits[id]) id = (int32_t)j;
+        int32_t id = lj_sampler_sample(sampler, logits);
         printf(i ? " %d" : "%d", id);
         fflush(stdout);
         int eos = 0;
@@ -82,6 +99,7 @@ int cmd_generate(int argc, char **argv) {
     printf("\n");
     rc = CLI_OK;
 done:
+    lj_sampler_free(sampler);
     lj_state_free(s);
     lj_model_free(m);
     free(logits);

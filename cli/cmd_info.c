@@ -10,6 +10,7 @@
 #include "engine/weights.h"
 #include "kernels/backend.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,21 @@ static void usage(FILE *f) {
                "layer), parameter counts (total, active per token), bytes of weights, and the bytes of KV\n"
                "cache and recurrent (conv + SSM) state per token and per sequence of N tokens (default\n"
                "max_position_embeddings). The checkpoint is validated but its weights are not loaded.\n");
+}
+
+/* True when dir holds any *.safetensors other than reference.safetensors, or an index. */
+static int has_weights(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 1;   /* let the loader report it */
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        found = (n > 12 && !strcmp(e->d_name + n - 12, ".safetensors") && strcmp(e->d_name, "reference.safetensors")) ||
+                !strcmp(e->d_name, "model.safetensors.index.json");
+    }
+    closedir(d);
+    return found;
 }
 
 static void human(char *buf, size_t n, double bytes) {
@@ -48,19 +64,24 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "longjam info: %s\n", err);
         return CLI_FAILED;
     }
-    st_set *set;
-    lj_checkpoint_tensors ct;
-    if (st_set_open(model, &set, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
-    if (weights_bind(&c, set, &ct, err, sizeof err)) {
-        fprintf(stderr, "longjam info: %s: %s\n", model, err);
-        st_set_close(set);
-        return CLI_FAILED;
-    }
+    /* A directory with config.json and no safetensors at all (a shape to plan for) is described
+     * from the config alone; any checkpoint that is there must bind. */
     size_t disk = 0;
-    for (size_t i = 0; i < st_set_count(set); i++) disk += st_set_at(set, i)->nbytes;
-    const char *disk_dtype = ct.embed ? st_dtype_name(ct.embed->dtype) : "?";
-    weights_unbind(&ct);
-    st_set_close(set);
+    const char *disk_dtype = NULL;
+    if (has_weights(model)) {
+        st_set *set;
+        lj_checkpoint_tensors ct;
+        if (st_set_open(model, &set, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
+        if (weights_bind(&c, set, &ct, err, sizeof err)) {
+            fprintf(stderr, "longjam info: %s: %s\n", model, err);
+            st_set_close(set);
+            return CLI_FAILED;
+        }
+        for (size_t i = 0; i < st_set_count(set); i++) disk += st_set_at(set, i)->nbytes;
+        disk_dtype = st_dtype_name(ct.embed->dtype);
+        weights_unbind(&ct);
+        st_set_close(set);
+    }
     lj_backend *b;
     int brc;
     if (!strcmp(device, "cuda")) {
@@ -108,8 +129,13 @@ int cmd_info(int argc, char **argv) {
     printf("parameters: %zu total, %zu active per token\n", sz.params_total, sz.params_active);
     human(h1, sizeof h1, (double)disk);
     human(h2, sizeof h2, (double)sz.weight_bytes);
-    printf("weights: %zu bytes on disk (%s, %s); %zu bytes on the %s backend (%s)\n", disk, h1, disk_dtype,
-           sz.weight_bytes, b->name, h2);
+    human(h3, sizeof h3, (double)sz.params_total * 2);
+    if (disk_dtype)
+        printf("weights: %zu bytes on disk (%s, %s); %zu bytes on the %s backend (%s)\n", disk, h1, disk_dtype,
+               sz.weight_bytes, b->name, h2);
+    else
+        printf("weights: no safetensors in %s (sizes from config.json): %s in bf16, %zu bytes on the %s backend (%s)\n",
+               model, h3, sz.weight_bytes, b->name, h2);
     human(h1, sizeof h1, (double)sz.kv_bytes_per_token);
     human(h2, sizeof h2, (double)sz.kv_bytes_per_token * (double)context);
     human(h3, sizeof h3, (double)sz.state_bytes_per_seq);

@@ -138,6 +138,19 @@ int config_parse(const char *text, const char *file, lj_config *c, char *err, si
         else if (json_is_number(v) && json_number_value(v) >= 0) c->rms_norm_eps = json_number_value(v);
         else { lj_errf(err, errlen, "%s: rms_norm_eps must be a non-negative number", file); goto done; }
     }
+    {
+        struct { const char *name; double def; double *dst; } nums[] = {
+            {"initializer_range", 0.02, &c->initializer_range},
+            {"router_aux_loss_coef", 0.001, &c->router_aux_loss_coef},
+            {"attention_dropout", 0.0, &c->attention_dropout},
+        };
+        for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+            json_t *v = json_object_get(root, nums[i].name);
+            if (!v || json_is_null(v)) *nums[i].dst = nums[i].def;
+            else if (json_is_number(v)) *nums[i].dst = json_number_value(v);
+            else { lj_errf(err, errlen, "%s: %s must be a number", file, nums[i].name); goto done; }
+        }
+    }
     if (get_id(root, "pad_token_id", file, 0, &c->pad_token_id, err, errlen)) goto done;
     if (get_id(root, "bos_token_id", file, 1, &c->bos_token_id, err, errlen)) goto done;
     {

@@ -32,6 +32,10 @@ typedef struct lj_config {
     long pad_token_id, bos_token_id;                   /* -1 when null */
     size_t n_eos;
     long eos_token_id[LJ_MAX_EOS];                     /* default [2] */
+    /* training-only (read for the trainer; inference ignores them) */
+    double initializer_range;                          /* default 0.02 */
+    double router_aux_loss_coef;                       /* default 0.001 */
+    double attention_dropout;                          /* default 0.0 */
 } lj_config;
 
 /* generation_config.json (all optional): has_* say which sampling fields were given. */

@@ -65,7 +65,10 @@ typedef struct lj_seq_step {
     int want_all_logits;
 } lj_seq_step;
 
-/* Optional per-layer outputs for parity tests: hidden [L+1, total_tokens, H] in token order of the
+/* The whole step is checked (states of this model, capacity, token ids < vocab, no state twice)
+ * before anything runs; a refused step leaves every state as it was. A backend failure during
+ * the step (out of memory, device error) leaves the states of that step unusable: free them.
+ * Optional per-layer outputs for parity tests: hidden [L+1, total_tokens, H] in token order of the
  * step (embedding output, then each decoder layer's output before the final norm). NULL = off. */
 int lj_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, float *hidden,
                char *err, size_t errlen);

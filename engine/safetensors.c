@@ -318,6 +318,15 @@ int st_set_open(const char *dir, st_set **out, char *err, size_t errlen) {
             if (!n) { lj_errf(err, errlen, "%s: no model.safetensors, index or *.safetensors file", dir); goto fail; }
         }
     }
+    /* a name in two files would make the checkpoint ambiguous */
+    for (size_t i = 1; i < s->n_files; i++)
+        for (size_t k = 0; k < s->files[i]->n; k++)
+            for (size_t j = 0; j < i; j++)
+                if (st_find(s->files[j], s->files[i]->t[k].name)) {
+                    lj_errf(err, errlen, "tensor %s is in both %s and %s", s->files[i]->t[k].name, s->files[j]->path,
+                            s->files[i]->path);
+                    goto fail;
+                }
     *out = s;
     return 0;
 fail:

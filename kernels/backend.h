@@ -31,6 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {   /* included from CUDA sources */
+#endif
+
 typedef enum lj_dtype {
     LJ_F32 = 0,
     LJ_BF16 = 1,
@@ -244,5 +248,9 @@ static inline float lj_bf16_to_f32(uint16_t h) {
 }
 float lj_f16_to_f32(uint16_t h);
 uint16_t lj_f32_to_bf16(float f);   /* round to nearest even */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -199,6 +199,13 @@ int main(int argc, char **argv) {
     expect_load_error("index names a missing shard", tpath("shards"),
                       NEEDLES("model.safetensors.index.json", "model-00002-of-00002.safetensors", "does not exist"));
 
+    /* the same tensor in two shards */
+    CHECK(mkdir(tpath("dup"), 0700) == 0);
+    write_bytes(tpath("dup/config.json"), config, strlen(config));
+    write_bytes(tpath("dup/a.safetensors"), good, good_len);
+    write_bytes(tpath("dup/b.safetensors"), good, good_len);
+    expect_load_error("tensor in two shards", tpath("dup"), NEEDLES("is in both", "dup/a.safetensors", "dup/b.safetensors"));
+
     /* ---- config.json ---- */
     lj_config c;
     CHECK(config_parse("{\"vocab_size\": 10, \"intermediate_size\": 4, \"num_hidden_layers\": 1, "
@@ -232,8 +239,31 @@ int main(int argc, char **argv) {
                        sizeof err) == 0);
     CHECK(c.mamba_dt_rank == 3 && c.num_key_value_heads == 8 && c.head_dim == 5 && c.mamba_d_inner == 80);
     CHECK(c.mamba_conv_bias && !c.mamba_proj_bias && !c.tie_word_embeddings && c.rms_norm_eps == 1e-6);
+    CHECK(c.num_experts_per_tok == 2 && c.attn_layer_period == 8 && c.attn_layer_offset == 4 && c.expert_layer_period == 2);
+    CHECK(c.expert_layer_offset == 1 && c.mamba_d_state == 16 && c.mamba_d_conv == 4 && c.mamba_expand == 2);
+    CHECK(c.max_position_embeddings == 262144 && c.pad_token_id == 0 && c.bos_token_id == 1);
+    CHECK(c.initializer_range == 0.02 && c.router_aux_loss_coef == 0.001 && c.attention_dropout == 0.0);
     CHECK(c.n_eos == 2 && c.eos_token_id[1] == 7 && config_is_eos(&c, 7) && !config_is_eos(&c, 3));
     CHECK(config_layer_is_attention(&c, 4) && !config_layer_is_attention(&c, 5) && !config_layer_is_moe(&c, 1));
+
+    /* generation_config.json: eos list, sampling defaults; a broken one is an error naming it */
+    {
+        CHECK(mkdir(tpath("gen"), 0700) == 0);
+        const char *gc = "{\"eos_token_id\": [2, 7], \"temperature\": 0.6, \"top_p\": 0.9, \"top_k\": 20,"
+                         " \"max_new_tokens\": 5, \"do_sample\": true}";
+        write_bytes(tpath("gen/generation_config.json"), gc, strlen(gc));
+        lj_generation_config g;
+        CHECK(generation_config_load(tpath("gen"), &c, &g, err, sizeof err) == 0);
+        CHECK(g.n_eos == 2 && g.eos_token_id[0] == 2 && g.eos_token_id[1] == 7);
+        CHECK(g.has_temperature && g.temperature == 0.6 && g.has_top_p && g.top_p == 0.9 && g.has_top_k && g.top_k == 20);
+        CHECK(g.has_max_new_tokens && g.max_new_tokens == 5 && g.do_sample);
+        CHECK(generation_config_load(tpath("ckpt"), &c, &g, err, sizeof err) == 0);   /* absent: config's eos */
+        CHECK(g.n_eos == c.n_eos && !g.has_temperature && !g.do_sample);
+        const char *bad = "{\"eos_token_id\": \"x\"}";
+        write_bytes(tpath("gen/generation_config.json"), bad, strlen(bad));
+        CHECK(generation_config_load(tpath("gen"), &c, &g, err, sizeof err) == -1);
+        CHECKF(test_contains(err, "gen/generation_config.json") && test_contains(err, "eos_token_id"), "%s", err);
+    }
 
     free(ot);
     st_close(src);

@@ -29,6 +29,9 @@ check grep -q "kv cache" <<<"$info"
 "$LJ" info --model "$TMP/nope" > /dev/null 2> "$TMP/err"; rc=$?
 check test "$rc" = 1
 check grep -q "nope/config.json" "$TMP/err"
+bench=$("$LJ" bench --model "$FX" --prompt-tokens 16 --decode 4 --repeat 1 --threads 2 --chunk 5)
+check grep -q "prefill: 16 tokens (chunk 5)" <<<"$bench"
+check grep -q "decode:  4 tokens" <<<"$bench"
 "$LJ" logits --help | grep -q -- "--hidden" || { echo "logits --help"; fail=1; }
 "$LJ" generate --help | grep -q -- "--ignore-eos" || { echo "generate --help"; fail=1; }
 [ $fail = 0 ] && echo "engine_cli: ok"

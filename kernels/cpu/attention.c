@@ -1,61 +1,89 @@
-/* Causal GQA attention over each sequence's KV cache, no positional encoding: append this step's
- * K/V rows to the caches, then one (token, head) pair per task with an online softmax. */
+/* Causal GQA attention over each sequence's KV cache, no positional encoding. The step's K/V
+ * rows are appended to the caches, then each task takes one (sequence, head, block of up to 32
+ * queries) and walks the keys in blocks of 256 with an online softmax (FlashAttention's
+ * recurrence): S = Q·Kᵀ and O += P·V are small gemms, so long prefills run at gemm speed. Key
+ * blocks start at absolute positions 0, 256, ..., so a query's arithmetic does not depend on how
+ * the prompt was chunked. */
 #include "kernels/cpu/cpu.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define QB 32    /* queries per task */
+#define KB 256   /* keys per block */
+
+typedef struct att_task { size_t seq, head, row0, nq, pos0; } att_task;   /* pos0 = position of row0 */
+
 typedef struct att_job {
     const lj_attention_params *p;
-    size_t *seq_of_row;   /* [T] sequence index of each row */
-    size_t *pos_of_row;   /* [T] absolute position of each row */
+    const att_task *tasks;
+    atomic_int failed;   /* a task could not get its scratch */
 } att_job;
 
-static void att_tasks(void *arg, size_t i0, size_t i1) {
-    const att_job *j = arg;
+LJ_CPU_VECTORIZE static void att_run(void *arg, size_t i0, size_t i1) {
+    att_job *j = arg;
     const lj_attention_params *p = j->p;
     const size_t Dh = p->head_dim, group = p->n_heads / p->n_kv_heads, kvd = p->n_kv_heads * Dh;
-    float acc[1024];
-    for (size_t i = i0; i < i1; i++) {
-        size_t r = i / p->n_heads, h = i % p->n_heads, kvh = h / group;
-        size_t s = j->seq_of_row[r], pos = j->pos_of_row[r];
-        const float *q = (const float *)p->q + r * p->ldq + h * Dh;           // [Dh]
-        const float *K = (const float *)p->k_cache[s] + kvh * Dh;            // [cap, kvd]
-        const float *V = (const float *)p->v_cache[s] + kvh * Dh;
-        // torch: softmax(q @ k.T * scale, causal) @ v, as a running max/sum
-        float m = -INFINITY, l = 0.0f;
-        for (size_t e = 0; e < Dh; e++) acc[e] = 0.0f;
-        for (size_t t = 0; t <= pos; t++) {
-            const float *kt = K + t * kvd, *vt = V + t * kvd;
-            float sc = 0.0f;
-            for (size_t e = 0; e < Dh; e++) sc += q[e] * kt[e];
-            sc *= p->scale;
-            if (sc > m) {
-                float c = expf(m - sc);   /* m = -inf on the first key: c = 0 */
-                l *= c;
-                for (size_t e = 0; e < Dh; e++) acc[e] *= c;
-                m = sc;
+    float *S = malloc((QB * KB + QB * Dh + 2 * QB) * sizeof *S);   // [QB, KB] | O [QB, Dh] | m, l [QB]
+    if (!S) { atomic_store(&j->failed, 1); return; }
+    float *O = S + QB * KB, *mrow = O + QB * Dh, *lrow = mrow + QB;
+    for (size_t ti = i0; ti < i1; ti++) {
+        const att_task *t = &j->tasks[ti];
+        const size_t kvh = t->head / group, nq = t->nq, last = t->pos0 + nq - 1;   /* last query's position */
+        const float *q = (const float *)p->q + t->row0 * p->ldq + t->head * Dh;    // [nq, Dh] stride ldq
+        const float *K = (const float *)p->k_cache[t->seq] + kvh * Dh;            // [pos, Dh] stride kvd
+        const float *V = (const float *)p->v_cache[t->seq] + kvh * Dh;
+        for (size_t i = 0; i < nq; i++) { mrow[i] = -INFINITY; lrow[i] = 0.0f; }
+        memset(O, 0, nq * Dh * sizeof *O);
+        for (size_t kb = 0; kb <= last; kb += KB) {
+            size_t nk = last + 1 - kb < KB ? last + 1 - kb : KB;
+            // torch: scores = q @ k.T * scale                                    // S [nq, nk]
+            cpu_gemm(1, nq, nk, Dh, q, p->ldq, K + kb * kvd, kvd, 0.0f, S, KB);
+            for (size_t i = 0; i < nq; i++) {
+                float *s = S + i * KB;
+                size_t pos = t->pos0 + i;   /* keys after pos are masked (causal) */
+                size_t vis = pos + 1 > kb ? (pos + 1 - kb < nk ? pos + 1 - kb : nk) : 0;
+                float mx = mrow[i];
+                for (size_t c = 0; c < vis; c++) {
+                    s[c] *= p->scale;
+                    mx = s[c] > mx ? s[c] : mx;
+                }
+                // online softmax: rescale what was summed so far to the new running max
+                float corr = vis ? cpu_exp(mrow[i] - mx) : 1.0f, sum = 0.0f;
+                for (size_t c = 0; c < vis; c++) {
+                    s[c] = cpu_exp(s[c] - mx);
+                    sum += s[c];
+                }
+                for (size_t c = vis; c < nk; c++) s[c] = 0.0f;
+                if (vis) {
+                    lrow[i] = lrow[i] * corr + sum;
+                    mrow[i] = mx;
+                    for (size_t e = 0; e < Dh; e++) O[i * Dh + e] *= corr;
+                }
             }
-            float w = expf(sc - m);
-            l += w;
-            for (size_t e = 0; e < Dh; e++) acc[e] += w * vt[e];
+            // torch: out += softmax(scores) @ v                                 // O [nq, Dh]
+            cpu_gemm(0, nq, Dh, nk, S, KB, V + kb * kvd, kvd, 1.0f, O, Dh);
         }
-        float *o = (float *)p->out + r * p->ldo + h * Dh;
-        for (size_t e = 0; e < Dh; e++) o[e] = acc[e] / l;
+        for (size_t i = 0; i < nq; i++) {
+            float *o = (float *)p->out + (t->row0 + i) * p->ldo + t->head * Dh, inv = 1.0f / lrow[i];
+            for (size_t e = 0; e < Dh; e++) o[e] = O[i * Dh + e] * inv;
+        }
     }
+    free(S);
 }
 
 int cpu_attention(lj_backend *b, const lj_attention_params *p) {
     const size_t Dh = p->head_dim, kvd = p->n_kv_heads * Dh, T = p->batch.n_tokens;
-    if (Dh > 1024) return cpu_fail(b, "cpu attention: head_dim %zu > 1024 is not supported", Dh);
     if (p->n_kv_heads == 0 || p->n_heads % p->n_kv_heads)
         return cpu_fail(b, "cpu attention: %zu heads are not a multiple of %zu kv heads", p->n_heads, p->n_kv_heads);
     if (T == 0) return 0;
-    size_t *map = malloc(2 * T * sizeof *map);
-    if (!map) return cpu_fail(b, "cpu attention: out of memory");
-    att_job j = {p, map, map + T};
-    size_t row = 0;
+    size_t n_tasks = 0;
+    for (size_t s = 0; s < p->batch.n_seqs; s++) n_tasks += p->n_heads * ((p->batch.seq_tokens[s] + QB - 1) / QB);
+    att_task *tasks = malloc(n_tasks * sizeof *tasks);
+    if (!tasks) return cpu_fail(b, "cpu attention: out of memory");
+    size_t row = 0, k = 0;
     for (size_t s = 0; s < p->batch.n_seqs; s++) {
         const size_t n = p->batch.seq_tokens[s], pos = p->batch.seq_pos[s];
         float *kc = p->k_cache[s], *vc = p->v_cache[s];
@@ -63,14 +91,15 @@ int cpu_attention(lj_backend *b, const lj_attention_params *p) {
         for (size_t t = 0; t < n; t++) {
             memcpy(kc + (pos + t) * kvd, (const float *)p->k + (row + t) * p->ldk, kvd * sizeof(float));
             memcpy(vc + (pos + t) * kvd, (const float *)p->v + (row + t) * p->ldv, kvd * sizeof(float));
-            map[row + t] = s;
-            map[T + row + t] = pos + t;
         }
+        for (size_t h = 0; h < p->n_heads; h++)
+            for (size_t i = 0; i < n; i += QB)
+                tasks[k++] = (att_task){.seq = s, .head = h, .row0 = row + i, .nq = n - i < QB ? n - i : QB, .pos0 = pos + i};
         row += n;
     }
-    size_t tasks = T * p->n_heads;
-    size_t grain = tasks / (size_t)(4 * b->threads) + 1;
-    pool_for(cpu_pool_of(b), tasks, grain, att_tasks, &j);
-    free(map);
-    return 0;
+    att_job j = {.p = p, .tasks = tasks};
+    atomic_init(&j.failed, 0);
+    pool_for(cpu_pool_of(b), n_tasks, 1, att_run, &j);
+    free(tasks);
+    return atomic_load(&j.failed) ? cpu_fail(b, "cpu attention: out of memory for scratch") : 0;
 }

@@ -4,7 +4,9 @@
 #include "kernels/cpu/cpu.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void conv_channels(void *arg, size_t d0, size_t d1) {
@@ -49,46 +51,22 @@ int cpu_conv1d(lj_backend *b, const lj_conv1d_params *p) {
     return 0;
 }
 
-/* exp(x) as 2^k · e^r (|r| <= ln2/2) with Cephes' expf polynomial (about 1 ulp), written with
- * plain float/int operations so that loops over it vectorize; libm's expf is one call per
- * element and was most of the scan's time. Inputs below -87 (results < 1.7e-38) give 0. */
-#if defined(__GNUC__) && !defined(__clang__)
-/* Vectorize the scan's inner loops at -O2: no-trapping-math lets the clamps below become
- * vector selects (it changes no result; no FP exceptions are enabled anywhere). */
-#define SCAN_VECTORIZE __attribute__((optimize("no-trapping-math", "tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define SCAN_VECTORIZE
-#endif
-
-SCAN_VECTORIZE static inline float exp_vec(float x) {
-    const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    float xc = x < -87.0f ? -87.0f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
-    float k = (xc * log2e + 12582912.0f) - 12582912.0f;   /* round to nearest (|k| < 2^22) */
-    float r = (xc - k * ln2_hi) - k * ln2_lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)k + 127) * (1 << 23);   /* 2^k */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    float res = p * scale;
-    return x < -87.0f ? 0.0f : res;
-}
-
 /* torch F.softplus(x) with its default threshold 20 (linear above it). */
 static inline float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
-SCAN_VECTORIZE static void scan_channels(void *arg, size_t d0, size_t d1) {
-    const lj_scan_params *p = arg;
+typedef struct scan_job {
+    const lj_scan_params *p;
+    atomic_int failed;   /* a chunk could not get its scratch */
+} scan_job;
+
+LJ_CPU_VECTORIZE static void scan_channels(void *arg, size_t d0, size_t d1) {
+    scan_job *job = arg;
+    const lj_scan_params *p = job->p;
     const size_t N = p->n;
     const float *x = p->x, *dt = p->dt, *B = p->b, *C = p->c, *z = p->z;
     float *y = p->y;
-    float A[256], dA[256];
+    float *A = malloc(2 * N * sizeof *A), *dA = A + N;   // [N] each
+    if (!A) { atomic_store(&job->failed, 1); return; }
     size_t row = 0;
     for (size_t s = 0; s < p->batch.n_seqs; s++) {
         const size_t T = p->batch.seq_tokens[s];
@@ -104,7 +82,7 @@ SCAN_VECTORIZE static void scan_channels(void *arg, size_t d0, size_t d1) {
                 float xv = x[r * p->ldx + d];
                 const float *Bt = B + r * p->ldb, *Ct = C + r * p->ldc;
                 // torch: h = exp(A * dt) * h + (dt * B) * x ;  y = h @ C
-                for (size_t n = 0; n < N; n++) dA[n] = exp_vec(A[n] * delta);
+                for (size_t n = 0; n < N; n++) dA[n] = cpu_exp(A[n] * delta);
                 for (size_t n = 0; n < N; n++) h[n] = dA[n] * h[n] + (delta * Bt[n]) * xv;
                 float acc = 0.0f;
                 for (size_t n = 0; n < N; n++) acc += h[n] * Ct[n];
@@ -115,12 +93,15 @@ SCAN_VECTORIZE static void scan_channels(void *arg, size_t d0, size_t d1) {
         }
         row += T;
     }
+    free(A);
 }
 
 int cpu_scan(lj_backend *b, const lj_scan_params *p) {
-    if (p->n > 256) return cpu_fail(b, "cpu scan: d_state %zu > 256 is not supported", p->n);
+    if (p->n == 0 || p->d == 0) return 0;
     size_t grain = p->d / (size_t)(4 * b->threads) + 1;
     if (p->batch.n_tokens * p->d * p->n < 16384) grain = p->d;
-    pool_for(cpu_pool_of(b), p->d, grain, scan_channels, (void *)p);
-    return 0;
+    scan_job job = {.p = p};
+    atomic_init(&job.failed, 0);
+    pool_for(cpu_pool_of(b), p->d, grain, scan_channels, &job);
+    return atomic_load(&job.failed) ? cpu_fail(b, "cpu scan: out of memory for scratch") : 0;
 }

@@ -86,3 +86,21 @@ int cpu_matmul(lj_backend *b, const lj_matmul_params *p) {
     }
     return 0;
 }
+
+void cpu_gemm(int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+              float beta, float *c, size_t ldc) {
+    if (m == 0 || n == 0) return;
+#ifdef LONGJAM_HAVE_OPENBLAS
+    if (k > 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                    (int)lda, b, (int)ldb, beta, c, (int)ldc);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float s = 0.0f;
+            for (size_t q = 0; q < k; q++) s += a[i * lda + q] * (trans_b ? b[j * ldb + q] : b[q * ldb + j]);
+            c[i * ldc + j] = beta == 0.0f ? s : beta * c[i * ldc + j] + s;
+        }
+}
