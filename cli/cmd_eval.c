@@ -16,7 +16,8 @@ static void usage(FILE *f) {
         "       longjam eval longbench --model DIR --data FILE.jsonl [--datasets a,b] [--limit N]\n"
         "                          [-o results.json] [--plot longbench.png]\n"
         "       longjam eval score --pred FILE.jsonl [-o results.json] [--plot scores.png]\n"
-        "  model options: [--max-context N] [--chunk N] [--threads N] [--device cpu|cuda]\n\n"
+        "  model options: [--max-context N] [--chunk N] [--batch N] [--threads N] [--device cpu|cuda]\n"
+        "  (--batch: samples in flight in the scheduler, default 4; decoding is greedy and the same for any batch)\n\n"
         "ruler: RULER's synthetic tasks (niah_single_1..3, niah_multikey_1..3, niah_multivalue,\n"
         "  niah_multiquery, vt, cwe, fwe) generated at each length in the model's own tokens (chat-templated\n"
         "  prompt + output budget <= length), decoded greedily, scored with RULER's string_match_all.\n"
@@ -73,7 +74,7 @@ int cmd_eval(int argc, char **argv) {
         STR("-o", output) STR("--output", output) STR("--plot", plot) STR("--data", data) STR("--datasets", datasets_s)
         STR("--pred", pred) STR("--device", m.load.device) STR("--depths", depths_s)
         NUM("--samples", samples) NUM("--seed", seed) NUM("--limit", limit) NUM("--max-context", m.max_context)
-        NUM("--chunk", m.chunk) NUM("--threads", threads)
+        NUM("--chunk", m.chunk) NUM("--threads", threads) NUM("--batch", m.batch)
 #undef STR
 #undef NUM
         fprintf(stderr, "longjam eval %s: unknown or incomplete option '%s'\n\n", sub, a);

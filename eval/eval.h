@@ -14,7 +14,8 @@ typedef struct eval_model_opts {
     const char *model_dir;
     lj_load_opts load;
     size_t max_context;        /* 0 = the model's max_position_embeddings */
-    size_t chunk;              /* prefill chunk, 0 = one pass */
+    size_t chunk;              /* prefill chunk, 0 = 512 */
+    size_t batch;              /* samples in flight in the scheduler, 0 = 4 */
 } eval_model_opts;
 
 typedef struct eval_ruler_opts {

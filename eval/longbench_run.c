@@ -54,7 +54,7 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
     FILE *f = fopen(o->data, "r");
     if (!f) return lj_errf(err, errlen, "%s: cannot open", o->data);
     eval_runner *r = NULL;
-    if (eval_runner_open(o->m.model_dir, &o->m.load, o->m.max_context, o->m.chunk, &r, err, errlen)) { fclose(f); return -1; }
+    if (eval_runner_open(o->m.model_dir, &o->m.load, o->m.max_context, o->m.chunk, o->m.batch, &r, err, errlen)) { fclose(f); return -1; }
     /* samsum stops at "\n" too: tokenizer.encode("\n", add_special_tokens=False)[-1] */
     int32_t nl_id = -1, *ids = NULL;
     size_t nids = 0;
