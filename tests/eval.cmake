@@ -10,6 +10,6 @@ add_test(NAME eval_score COMMAND eval_score ${CMAKE_CURRENT_SOURCE_DIR}/eval/sco
          ${CMAKE_CURRENT_SOURCE_DIR}/eval/score_expected.json)
 add_test(NAME eval_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/eval/eval_cli.sh ${LJ_LONGJAM} ${LJ_FIXTURES} ${CMAKE_SOURCE_DIR})
 set_tests_properties(eval_cli PROPERTIES SKIP_RETURN_CODE 77)
-# every RULER task at 4K and 16K on tiny-chat (minutes on 2 cores)
+# every RULER task at 4K on tiny-chat (about a minute on 2 cores)
 add_test(NAME eval_cli_full COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/eval/eval_cli.sh ${LJ_LONGJAM} ${LJ_FIXTURES} ${CMAKE_SOURCE_DIR} full)
 set_tests_properties(eval_cli_full PROPERTIES SKIP_RETURN_CODE 77 LABELS slow)
