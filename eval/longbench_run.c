@@ -57,6 +57,7 @@ typedef struct pending {
     const lb_dataset *d;
     size_t max_new;
     char *prompt;
+    const char *model;
 } pending;
 
 /* Scores one finished sample the way LongBench's eval.py (v1) or pred.py/result.py (v2) does. */
@@ -67,6 +68,7 @@ static void record(pending *pp, const eval_output *o, json_t *samples, FILE *pf,
     int is_v2 = pp->is_v2, cut = pp->cut;
     size_t max_new = pp->max_new;
     const eval_output go = *o;
+    const char *model = pp->model;
     const char *pred = go.text ? go.text : "";
     json_t *rec;
     if (is_v2) {
@@ -104,6 +106,7 @@ static void record(pending *pp, const eval_output *o, json_t *samples, FILE *pf,
         free(av); free(cv);
     }
     if (rec) {
+        json_object_set_new(rec, "model", json_string(model));
         json_object_set_new(rec, "prompt_tokens", json_integer((json_int_t)go.prompt_tokens));
         json_object_set_new(rec, "output_tokens", json_integer((json_int_t)go.n_tokens));
         json_object_set_new(rec, "max_new_tokens", json_integer((json_int_t)max_new));
@@ -199,7 +202,7 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
         const char *sid = str_field(j, "_id");
         if (*sid) snprintf(id, sizeof id, "%s/%s", ds_name, sid);
         else snprintf(id, sizeof id, "%s/line%zu", ds_name, lineno);
-        json_t *prev = json_object_get(done, id);
+        json_t *prev = eval_partial_get(done, id, o->m.model_dir);
         if (prev) { json_array_append(samples, prev); json_decref(j); continue; }
 
         size_t max_new = is_v2 ? 128 : (size_t)d->max_new_tokens;
@@ -239,7 +242,7 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
         free(text);
         if (!prompt) { rc = lj_errf(err, errlen, "%s: out of memory", id); json_decref(j); break; }
         pending *pp = &pend[np++];
-        *pp = (pending){.j = j, .is_v2 = is_v2, .d = d, .cut = cut, .max_new = max_new, .prompt = prompt};
+        *pp = (pending){.j = j, .is_v2 = is_v2, .d = d, .cut = cut, .max_new = max_new, .prompt = prompt, .model = o->m.model_dir};
         snprintf(pp->id, sizeof pp->id, "%s", id);
         if (np == group) rc = run_group(r, pend, &np, nl_id, samples, pf, &nrun, t0, err, errlen);
     }

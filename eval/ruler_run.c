@@ -39,6 +39,7 @@ json_t *eval_settings_common(const struct eval_model_opts *m, const eval_runner 
 
 typedef struct run_state {
     FILE *pf;
+    const char *model;
     size_t total, done;
     double t_start;
     ruler_sample *gen;
@@ -70,6 +71,7 @@ static void ruler_job_done(eval_job *j, void *user) {
                             "needle_depths", deps, "haystack_units", (json_int_t)s->haystack_units, "seconds", j->out.seconds,
                             "answer_prefix", s->answer_prefix ? s->answer_prefix : "");
     if (rec) {
+        json_object_set_new(rec, "model", json_string(st->model));
         st->recs[st->slot[q]] = rec;
         if (st->pf) eval_partial_append(st->pf, rec);
     }
@@ -122,7 +124,7 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
     json_t *samples = json_array();
     int rc = 0;
     size_t per_len = nt * o->samples, total = o->n_lengths * per_len;
-    run_state st = {.pf = pf, .total = total, .t_start = lj_now()};
+    run_state st = {.pf = pf, .model = o->m.model_dir, .total = total, .t_start = lj_now()};
     ruler_sample *gen = calloc(per_len + 1, sizeof *gen);
     eval_job *jobs = calloc(per_len + 1, sizeof *jobs);
     json_t **recs = calloc(per_len + 1, sizeof *recs);
@@ -139,7 +141,7 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
             for (size_t i = 0; i < o->samples && !rc; i++, k++) {
                 const ruler_task *t = tasks[ti];
                 snprintf(ids[k], sizeof ids[k], "%s/%zu/%zu/seed%llu", t->name, L, i, (unsigned long long)o->seed);
-                json_t *prev = json_object_get(done, ids[k]);
+                json_t *prev = eval_partial_get(done, ids[k], o->m.model_dir);
                 recs[k] = prev ? json_incref(prev) : NULL;
                 if (prev) { st.done++; continue; }
                 if (ruler_sample_make(&c, t, L, i, &gen[nj], err, errlen)) { rc = -1; break; }
