@@ -58,14 +58,14 @@ static void ruler_job_done(eval_job *j, void *user) {
     st->done++;
     if (j->failed) { fprintf(stderr, "error: %s\n", j->err); return; }
     char *pred = metric_ruler_postprocess(j->out.text ? j->out.text : "");
-    double score = metric_string_match_all(pred ? pred : "", (const char *const *)s->outputs, s->n_outputs);
+    double score = ruler_score(t, pred ? pred : "", (const char *const *)s->outputs, s->n_outputs);
     json_t *outs = json_array(), *deps = json_array();
     for (size_t i = 0; i < s->n_outputs; i++) json_array_append_new(outs, json_string(s->outputs[i]));
     for (size_t i = 0; i < s->n_needles; i++) json_array_append_new(deps, json_real(s->depths[i]));
     json_t *rec = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:f, s:s, s:I, s:I, s:I, s:b, s:o, s:I, s:f, s:s}",
                             "id", j->label, "task", t->name, "length", (json_int_t)st->jl[q], "index", (json_int_t)st->ji[q],
                             "prediction", pred ? pred : "", "raw_output", j->out.text ? j->out.text : "",
-                            "outputs", outs, "score", score, "metric", "string_match_all",
+                            "outputs", outs, "score", score, "metric", ruler_metric_name(t),
                             "prompt_tokens", (json_int_t)j->out.prompt_tokens, "output_tokens", (json_int_t)j->out.n_tokens,
                             "max_new_tokens", (json_int_t)t->tokens_to_generate, "truncated", j->out.truncated,
                             "needle_depths", deps, "haystack_units", (json_int_t)s->haystack_units, "seconds", j->out.seconds,
@@ -92,18 +92,28 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
         for (size_t i = 0; i < o->n_tasks; i++) {
             const ruler_task *t = ruler_task_find(o->tasks[i]);
             if (!t) {
-                lj_errf(err, errlen, "--tasks: unknown task '%s' (known: niah_single_1..3, niah_multikey_1..3, niah_multivalue, niah_multiquery, vt, cwe, fwe)", o->tasks[i]);
+                lj_errf(err, errlen, "--tasks: unknown task '%s' (known: niah_single_1..3, niah_multikey_1..3, niah_multivalue, niah_multiquery, vt, cwe, fwe, qa_1, qa_2)", o->tasks[i]);
                 free(tasks); free(hay);
                 return -1;
             }
             tasks[nt++] = t;
         }
-    } else for (size_t i = 0; i < ruler_n_tasks; i++) tasks[nt++] = &ruler_tasks[i];
+    } else
+        for (size_t i = 0; i < ruler_n_tasks; i++) {
+            const ruler_task *t = &ruler_tasks[i];
+            if (t->kind == RULER_QA && !(t->haystack[0] == 'h' ? o->qa_hotpotqa : o->qa_squad)) continue;
+            tasks[nt++] = t;
+        }
 
     eval_runner *r = NULL;
     if (eval_runner_open(o->m.model_dir, &o->m.load, o->m.max_context, o->m.chunk, o->m.batch, &r, err, errlen)) { free(tasks); free(hay); return -1; }
     ruler_ctx c;
     if (ruler_ctx_init(&c, r->tok, hay, hl, o->seed, err, errlen)) { eval_runner_close(r); free(tasks); free(hay); return -1; }
+    if ((o->qa_squad && ruler_qa_load(&c, 0, o->qa_squad, err, errlen)) ||
+        (o->qa_hotpotqa && ruler_qa_load(&c, 1, o->qa_hotpotqa, err, errlen))) {
+        ruler_ctx_free(&c); eval_runner_close(r); free(tasks); free(hay);
+        return -1;
+    }
     c.depths = o->depths;
     c.n_depths = o->n_depths;
     c.threads = 1;
@@ -177,7 +187,9 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
         json_object_set_new(settings, "seed", json_integer((json_int_t)o->seed));
         json_object_set_new(settings, "haystack", json_string(hay_path));
         json_object_set_new(settings, "haystack_bytes", json_integer((json_int_t)hl));
-        json_object_set_new(settings, "metric", json_string("string_match_all (RULER scripts/eval/synthetic/constants.py), after postprocess_pred"));
+        if (o->qa_squad) json_object_set_new(settings, "qa_squad", json_string(o->qa_squad));
+        if (o->qa_hotpotqa) json_object_set_new(settings, "qa_hotpotqa", json_string(o->qa_hotpotqa));
+        json_object_set_new(settings, "metric", json_string("string_match_all (qa: string_match_part), RULER scripts/eval/synthetic/constants.py, after postprocess_pred"));
         json_object_set_new(settings, "length_rule", json_string("chat-templated prompt tokens + tokens_to_generate <= length"));
         if (o->output) {
             if (eval_results_write(o->output, settings, sum, samples, err, errlen)) rc = -1;

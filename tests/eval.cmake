@@ -3,7 +3,8 @@
 lj_test_program(eval_metrics SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/eval/metrics_test.c LIBS lj_eval)
 add_test(NAME eval_metrics COMMAND eval_metrics ${CMAKE_CURRENT_SOURCE_DIR}/eval/metric_cases.jsonl)
 lj_test_program(eval_ruler SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/eval/ruler_test.c LIBS lj_eval)
-add_test(NAME eval_ruler COMMAND eval_ruler ${CMAKE_SOURCE_DIR}/samples/haystack/licenses.txt)
+add_test(NAME eval_ruler COMMAND eval_ruler ${CMAKE_SOURCE_DIR}/samples/haystack/licenses.txt
+         ${CMAKE_CURRENT_SOURCE_DIR}/eval/qa_squad_tiny.json ${CMAKE_CURRENT_SOURCE_DIR}/eval/qa_hotpotqa_tiny.json)
 set_tests_properties(eval_ruler PROPERTIES ENVIRONMENT "LJ_FIXTURES=${LJ_FIXTURES}" SKIP_RETURN_CODE 77)
 lj_test_program(eval_score SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/eval/score_test.c LIBS lj_eval)
 add_test(NAME eval_score COMMAND eval_score ${CMAKE_CURRENT_SOURCE_DIR}/eval/score_preds.jsonl
