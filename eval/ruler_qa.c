@@ -176,7 +176,7 @@ int ruler_qa_build(ruler_ctx *c, const ruler_task *t, uint64_t seed, size_t num_
         for (size_t i = 0; i < it->n_ctx; i++) all[na++] = it->ctx[i];
         size_t want_more = num_docs > it->n_ctx ? num_docs - it->n_ctx : 0;
         size_t *more = malloc((it->n_more + 1) * sizeof *more);
-        memcpy(more, it->more, it->n_more * sizeof *more);
+        if (it->n_more) memcpy(more, it->more, it->n_more * sizeof *more);
         for (size_t i = it->n_more; i > 1; i--) { size_t j = next_u64(&r) % i; size_t x = more[i - 1]; more[i - 1] = more[j]; more[j] = x; }
         for (size_t i = 0; i < it->n_more && i < want_more; i++) all[na++] = more[i];
         free(more);
