@@ -71,11 +71,21 @@ static char *hotpot_doc(json_t *pair) {   /* f"{t}\n{''.join(p)}" */
     return sb_take(&b);
 }
 
+static int grow_qas(struct ruler_qa_data *q, size_t *cap) {
+    size_t n = *cap ? 2 * *cap : 256;
+    qa_item *p = realloc(q->qas, n * sizeof *p);
+    if (!p) return -1;
+    q->qas = p;
+    *cap = n;
+    return 0;
+}
+
 int ruler_qa_load(ruler_ctx *c, int which, const char *path, char *err, size_t errlen) {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (!root) return lj_errf(err, errlen, "%s:%d: %s", path, je.line, je.text);
     struct ruler_qa_data *q = calloc(1, sizeof *q);
+    if (!q) { json_decref(root); return lj_errf(err, errlen, "out of memory"); }
     size_t cap = 0, qcap = 0;
     size_t i, k, m;
     json_t *d, *p, *qa;
@@ -93,7 +103,7 @@ int ruler_qa_load(ruler_ctx *c, int which, const char *path, char *err, size_t e
                 size_t me = doc_index(q, ctx);
                 json_array_foreach(json_object_get(p, "qas"), m, qa) {
                     if (json_is_true(json_object_get(qa, "is_impossible"))) continue;
-                    if (q->n_qas == qcap) { qcap = qcap ? 2 * qcap : 256; q->qas = realloc(q->qas, qcap * sizeof *q->qas); }
+                    if (q->n_qas == qcap && grow_qas(q, &qcap)) { json_decref(root); ruler_qa_free(q); return lj_errf(err, errlen, "%s: out of memory", path); }
                     qa_item *it = &q->qas[q->n_qas++];
                     memset(it, 0, sizeof *it);
                     it->query = strdup(json_string_value(json_object_get(qa, "question")) ? json_string_value(json_object_get(qa, "question")) : "");
@@ -127,7 +137,7 @@ int ruler_qa_load(ruler_ctx *c, int which, const char *path, char *err, size_t e
         }
         finish_docs(q);
         json_array_foreach(root, i, d) {
-            if (q->n_qas == qcap) { qcap = qcap ? 2 * qcap : 256; q->qas = realloc(q->qas, qcap * sizeof *q->qas); }
+            if (q->n_qas == qcap && grow_qas(q, &qcap)) { json_decref(root); ruler_qa_free(q); return lj_errf(err, errlen, "%s: out of memory", path); }
             qa_item *it = &q->qas[q->n_qas++];
             memset(it, 0, sizeof *it);
             it->query = strdup(json_string_value(json_object_get(d, "question")) ? json_string_value(json_object_get(d, "question")) : "");
