@@ -221,7 +221,6 @@ int main(int argc, char **argv) {
     for (int p = 0; c.page <= NPAGES; p++) {
         char src[4096], want[4096];
         para_text(p, src, sizeof src);
-        int page_before = c.page;
         /* stop before a paragraph that would spill onto page NPAGES+1: estimate by drawing height */
         if (c.page == NPAGES && c.col == 1 && c.y > BOTTOM - 10 * LEAD) break;
         if (p == 12) {
@@ -234,7 +233,6 @@ int main(int argc, char **argv) {
             fprintf(exp, "\n\n%s", head);
         }
         draw_para(&c, src);
-        (void)page_before;
         expected_of(src, want, sizeof want);
         fprintf(exp, "%s%s", p ? "\n\n" : "", want);
     }
