@@ -35,7 +35,7 @@ void ingest_pdf_init(void) {
 }
 
 bool pdf_lines_add(lines *L, int page, const char *s, size_t n, double x0, double y0, double x1, double y1,
-                      double size, bool geom) {
+                   double size, bool mono, bool geom) {
     if (L->n == L->cap) {
         size_t c = L->cap ? L->cap * 2 : 256;
         line *v = realloc(L->v, c * sizeof *v);
@@ -51,28 +51,60 @@ bool pdf_lines_add(lines *L, int page, const char *s, size_t n, double x0, doubl
     }
     memcpy(L->arena + L->alen, s, n);
     L->arena[L->alen + n] = 0;
-    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, size, false, geom};
+    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, size, mono, false, geom};
     L->alen += n + 1;
     return true;
 }
 
 typedef struct emit_ctx { lines *L; int page; } emit_ctx;
 
-static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1, double size) {
+static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1, double size,
+                      double mono) {
     emit_ctx *e = ctx;
-    return pdf_lines_add(e->L, e->page, s, n, x0, y0, x1, y1, size, true);
+    /* a code line: (nearly) all of it in a monospaced font; inline code in prose is not */
+    return pdf_lines_add(e->L, e->page, s, n, x0, y0, x1, y1, size, mono >= 0.8, true);
+}
+
+/* Monospaced font families by name (after a subset prefix "ABCDEF+"): TeX's typewriter fonts,
+ * Courier and the usual code fonts. */
+static bool font_is_mono(const char *name) {
+    if (!name) return false;
+    const char *plus = strchr(name, '+');
+    if (plus) name = plus + 1;
+    static const char *const marks[] = {"Mono", "mono", "Courier", "courier", "Typewriter", "Consol", "Inconsolata",
+                                        "Menlo", "CMTT", "CMSLTT", "CMITT", "SFTT", "LMMono", "txtt", "pcrr", "Code"};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (strstr(name, marks[i])) return true;
+    return false;
+}
+
+/* One flag per character of the page text: set in a monospaced font. NULL when none is. */
+static unsigned char *mono_flags(PopplerPage *page, size_t nchars) {
+    GList *attrs = poppler_page_get_text_attributes(page);
+    unsigned char *m = NULL;
+    for (GList *l = attrs; l; l = l->next) {
+        const PopplerTextAttributes *a = l->data;
+        if (!a || !font_is_mono(a->font_name) || a->start_index < 0) continue;
+        if (!m && !(m = calloc(nchars + 1, 1))) break;
+        for (size_t i = (size_t)a->start_index; i <= (size_t)a->end_index && i < nchars; i++) m[i] = 1;
+    }
+    poppler_page_free_text_attributes(attrs);
+    return m;
 }
 
 _Static_assert(sizeof(PopplerRectangle) == sizeof(ingest_rect), "PopplerRectangle layout");
 
 /* Splits one page's text into lines with boxes: our reading order from the glyph boxes when poppler
  * gives one box per character, else poppler's lines as they come. */
-static bool page_lines(lines *L, int pageno, const char *text, PopplerRectangle *r, guint nr) {
+static bool page_lines(lines *L, int pageno, PopplerPage *page, const char *text, PopplerRectangle *r, guint nr) {
     size_t nchars = (size_t)g_utf8_strlen(text, -1);
     bool geom = r && nr == nchars;
     if (geom && nr < 200000) {
         emit_ctx e = {L, pageno};
-        return pdf_layout_page(text, (const ingest_rect *)r, nr, emit_line, &e);
+        unsigned char *mono = mono_flags(page, nchars);
+        bool ok = pdf_layout_page(text, (const ingest_rect *)r, nr, mono, emit_line, &e);
+        free(mono);
+        return ok;
     }
     geom = false;
     const char *p = text, *ls = text;
@@ -90,7 +122,7 @@ static bool page_lines(lines *L, int pageno, const char *text, PopplerRectangle 
             if (n > s) {
                 bool g = geom && isfinite(x0);
                 if (!pdf_lines_add(L, pageno, ls + s, n - s, g ? x0 : 0, g ? y0 : 0, g ? x1 : 0, g ? y1 : 0,
-                               g ? y1 - y0 : 0, g))
+                               g ? y1 - y0 : 0, false, g))
                     return false;
             }
             if (c == 0) break;
@@ -189,7 +221,7 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
         guint nr = 0;
         if (text && *text) poppler_page_get_text_layout(page, &rects, &nr);
         size_t before = L.n;
-        if (text && !page_lines(&L, i + 1, text, rects, nr)) oom = true;
+        if (text && !page_lines(&L, i + 1, page, text, rects, nr)) oom = true;
         if (L.n == before) {
             empty_pages++;
             GList *im = poppler_page_get_image_mapping(page);
@@ -251,6 +283,7 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
     double short_by = pairs >= 10 && flush * 2 >= pairs ? 1.0 : 3.0;
 
     int cur_page = 0;
+    double code_x0 = 0;   /* left edge of the current code block */
     const line *prev = NULL;
     for (size_t i = 0; i < L.n && !oom; i++) {
         const line *l = &L.v[i];
@@ -269,10 +302,13 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
             /* a change of type size starts a new block (headings, captions, footnotes) */
             bool resized = prev->geom && l->geom && prev->size > 0 && l->size > 0 &&
                            fabs(prev->size - l->size) > 0.15 * fmax(prev->size, l->size);
-            if (resized) brk = true;
+            if (resized || prev->mono != l->mono) brk = true;   /* code blocks are blocks of their own */
             else if (same_col) {
+                /* the gap is measured against these two lines' own type size, so that a page's
+                 * small print (figure labels, footnotes) does not shrink the yardstick */
+                double lhh = prev->size > 0 && l->size > 0 ? fmax(prev->size, l->size) : h;
                 double gap = l->y0 - prev->y1;
-                if (gap > 0.6 * h) brk = true;
+                if (gap > 0.6 * lhh) brk = true;
                 else if (l->x0 > prev->x0 + 0.8 * h && ends_sentence(ps, prev->len)) brk = true;
                 else {
                     /* right edge of the column: the widest neighbour starting near the same x */
@@ -295,7 +331,17 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
                 if (prev->x1 < right - short_by * h || !prev->geom) brk = true;
             }
             if (brk) ib_break(b);
-            else {
+            else if (l->mono) {
+                /* code: keep the line break and the indentation (monospaced: x offset / glyph width) */
+                ib_text(b, "\n", 1);
+                size_t cps = 0;
+                for (size_t k = 0; k < l->len; k++) cps += ((unsigned char)s[k] & 0xC0) != 0x80;
+                double cw = cps ? (l->x1 - l->x0) / (double)cps : 0;
+                if (cw > 0.5 && l->x0 > code_x0 + 0.5 * cw) {
+                    int sp = (int)((l->x0 - code_x0) / cw + 0.5);
+                    for (int k = 0; k < sp && k < 40; k++) ib_text(b, " ", 1);
+                }
+            } else {
                 /* join with the previous line: de-hyphenate or add a space */
                 bool joined = false;
                 if (o->dehyphenate && prev->len && ps[prev->len - 1] == '-' && pdf_tail_word(ps, prev->len) != prev->len) {
@@ -310,6 +356,10 @@ static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char 
                 }
                 if (!joined) ib_text(b, " ", 1);
             }
+        }
+        if (l->mono) {
+            if (!prev || brk || !prev->mono) code_x0 = l->x0;   /* first line of a code block */
+            ib_pre(b);
         }
         ib_text(b, s, l->len);
         prev = l;

@@ -11,6 +11,7 @@ typedef struct line {
     size_t off, len;          /* bytes in the shared text arena */
     double x0, y0, x1, y1;    /* box in page points, y downwards */
     double size;              /* typical glyph height (font size proxy) */
+    bool mono;                /* set in a monospaced font (code): its line breaks are kept */
     bool removed, geom;
 } line;
 
@@ -20,7 +21,7 @@ typedef struct lines {
 } lines;
 
 bool pdf_lines_add(lines *L, int page, const char *s, size_t n, double x0, double y0, double x1, double y1,
-                   double size, bool geom);
+                   double size, bool mono, bool geom);
 static inline const char *ltext(const lines *L, const line *l) { return L->arena + l->off; }
 
 /* Marks running headers/footers and page numbers as removed (rules in pdf_furniture.c).
