@@ -81,7 +81,7 @@ static void emit_answer(qa_doc *d, qa_ask *a, const char *answer, const char *er
     json_object_set_new(o, "answer", answer ? json_string(answer) : json_null());
     if (error) json_object_set_new(o, "error", json_string(error));
     pl_result *r = pl_result_new(a->qq->seq, o, error != NULL);
-    if (r) { r->tokens_in = a->n_prompt + d->n_prefix; r->tokens_out = a->q.n_out; }
+    if (r) { r->tokens_in = a->n_prompt + (d->c->qo->prefill_each ? 0 : d->n_prefix); r->tokens_out = a->q.n_out; }
     pl_runtime_emit(&c->rt, r);
 }
 
@@ -153,6 +153,12 @@ static void doc_start(pl_task *t, pl_engine *e) {
         doc_free(d);
         return;
     }
+    if (d->c->qo->prefill_each) {
+        size_t n = d->n_asks;
+        d->remaining = n;
+        for (size_t i = 0; i < n; i++) pl_engine_submit(e, &d->asks[i].q);
+        return;
+    }
     pl_engine_submit(e, &d->pre);
 }
 
@@ -220,6 +226,19 @@ static qa_doc *doc_prepare(qa_ctx *c, int index) {
         a->q = (lj_seq){.prompt = a->prompt, .n_prompt = a->n_prompt, .capacity = cap, .base_len = d->n_prefix,
                         .fork_from = NULL, .max_new = c->qo->max_answer_tokens, .sampling = c->b->defaults,
                         .eos = c->b->eos, .n_eos = c->b->n_eos, .on_token = ask_token, .on_done = ask_done, .user = a};
+        if (c->qo->prefill_each) {   // the whole prompt, document first, in a state of its own
+            int32_t *all = malloc((d->n_prefix + a->n_prompt) * sizeof *all);
+            if (!all) { snprintf(d->doc_err, sizeof d->doc_err, "out of memory"); return d; }
+            memcpy(all, d->prefix, d->n_prefix * sizeof *all);
+            memcpy(all + d->n_prefix, a->prompt, a->n_prompt * sizeof *all);
+            free(a->prompt);
+            a->prompt = all;
+            a->n_prompt += d->n_prefix;
+            a->q.prompt = all;
+            a->q.n_prompt = a->n_prompt;
+            a->q.base_len = 0;
+            a->q.capacity = a->n_prompt + c->qo->max_answer_tokens;
+        }
     }
     return d;
 }

@@ -78,6 +78,11 @@ assert "error" in got["q7"] and all("error" not in got["q%d" % i] for i in range
 assert got["q2"]["doc"] == "$DID", got["q2"]
 print("ok: qa")
 PY
+# a forked document state answers exactly as prefilling document + question afresh
+"$LJ" qa --model "$MODEL" --docs doc0.txt doc1.txt doc2.txt --questions q.jsonl -o qa_each.jsonl --max-answer-tokens 6 \
+  --quiet --max-context 2048 --prefill-each || [ $? = 3 ]
+$CHECK same qa.jsonl qa_each.jsonl
+echo "ok: qa fork == prefill each"
 
 # summarize: documents cut into several windows (map, then reduce), and a windows.jsonl
 "$LJ" summarize --model "$MODEL" doc0.txt doc1.txt doc2.txt -o sum.jsonl --window-tokens 96 --max-summary-tokens 8 --quiet --max-context 2048
