@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include <stdio.h>
+#include <time.h>
 
 /* ---- added-token trie ------------------------------------------------------------------------------- */
 int tk_trie_add(tk_trie *tr, const char *s, size_t n, int32_t token) {
@@ -277,10 +278,25 @@ typedef struct par_job {
     const lj_tokenizer *t; const tk_buf *arena; const tk_piece *v; size_t a, b;
     const tk_pretok *rest;
     tk_ids ids; int rc; char err[LJ_ERRLEN];
+    double cpu_s;                          /* this thread's CPU time (LJ_TOK_TIMING report) */
 } par_job;
 
+static double thread_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *par_run_inner(par_job *j);
 static void *par_run(void *arg) {
     par_job *j = arg;
+    double c0 = thread_cpu_now();
+    par_run_inner(j);
+    j->cpu_s = thread_cpu_now() - c0;
+    return NULL;
+}
+
+static void *par_run_inner(par_job *j) {
     tk_scratch *sc = tk_scratch_new();
     if (!sc) { j->rc = lj_errf(j->err, sizeof j->err, "out of memory"); return NULL; }
     tk_scratch_enable_l1(sc);
@@ -350,7 +366,7 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_pieces ps = {0};
     tk_ids ids = {0};
     int rc = -1;
-    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
+    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0, cpu_start = t_start ? thread_cpu_now() : 0;
     if (threads > 64) threads = 64;
     int par = threads > 1 && len >= (1u << 16);
     /* In parallel, only the first pre-tokenizer step runs on the whole text (its regex spread over
@@ -365,7 +381,8 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
         rest = &rest_seq;
     }
     if (encode_pieces(t, first, text, len, &arena, &ps, threads, err, errlen)) goto done;
-    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
+    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s (calling thread CPU %.3f s)\n", ps.n,
+                         lj_now() - t_start, thread_cpu_now() - cpu_start);
     if (!par) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
@@ -407,10 +424,20 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
             if (!bad) for (size_t q = 0; q < jobs[r].ids.n; q++) if (tk_ids_push(&ids, jobs[r].ids.v[q])) { bad = 1; lj_errf(err, errlen, "out of memory"); break; }
             free(jobs[r].ids.v);
         }
+        if (t_start) {
+            double mx = 0;
+            for (int r = 0; r < threads; r++) {
+                fprintf(stderr, "tokenizer: thread %d: %zu pieces, CPU %.3f s\n", r, jobs[r].b - jobs[r].a, jobs[r].cpu_s);
+                if (jobs[r].cpu_s > mx) mx = jobs[r].cpu_s;
+            }
+            fprintf(stderr, "tokenizer: critical path (sequential CPU + slowest thread) %.3f s\n",
+                    thread_cpu_now() - cpu_start - jobs[0].cpu_s + mx);
+        }
         free(jobs); free(th);
         if (bad) goto done;
     }
-    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s\n", lj_now() - t_start);
+    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s (calling thread CPU %.3f s)\n", lj_now() - t_start,
+                         thread_cpu_now() - cpu_start);
     if (add_special && t->postproc && post_process(t->postproc, &ids)) { lj_errf(err, errlen, "out of memory"); goto done; }
     if (!ids.v && !(ids.v = malloc(sizeof *ids.v))) { lj_errf(err, errlen, "out of memory"); goto done; }
     *ids_out = ids.v; *n_out = ids.n;
