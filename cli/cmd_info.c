@@ -15,7 +15,7 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: longjam info --model DIR [--context N]\n\n"
+    fprintf(f, "usage: longjam info --model DIR [--context N] [--device cpu|cuda]\n\n"
                "Prints the model's config, the backend, the layer plan (attention/Mamba, MoE/dense per\n"
                "layer), parameter counts (total, active per token), bytes of weights, and the bytes of KV\n"
                "cache and recurrent (conv + SSM) state per token and per sequence of N tokens (default\n"
@@ -46,11 +46,12 @@ static void human(char *buf, size_t n, double bytes) {
 
 int cmd_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
-    const char *model = NULL;
+    const char *model = NULL, *device = "cpu";
     size_t context = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) { model = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; i++; }
         else if (!strcmp(a, "--context")) { if (cli_parse_size(a, v, &context)) return CLI_USAGE; i++; }
         else { fprintf(stderr, "longjam info: unknown or incomplete option '%s'\n\n", a); usage(stderr); return CLI_USAGE; }
     }
@@ -82,9 +83,20 @@ int cmd_info(int argc, char **argv) {
         st_set_close(set);
     }
     lj_backend *b;
-    if (lj_backend_cpu_new(1, &b, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
+    int brc;
+    if (!strcmp(device, "cuda")) {
+#ifdef LONGJAM_HAVE_CUDA
+        brc = lj_backend_cuda_new(0, &b, err, sizeof err);
+#else
+        brc = -1;
+        snprintf(err, sizeof err, "device \"cuda\": this longjam was built without the CUDA backend");
+#endif
+    } else if (!strcmp(device, "cpu")) brc = lj_backend_cpu_new(1, &b, err, sizeof err);
+    else { brc = -1; snprintf(err, sizeof err, "unknown device \"%s\" (expected cpu or cuda)", device); }
+    if (brc) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
     lj_model_sizes sz;
     lj_config_sizes(&c, lj_dtype_size(b->weight_dtype), &sz);
+    sz.kv_bytes_per_token = sz.kv_bytes_per_token / 4 * lj_dtype_size(b->kv_dtype);   /* sizes count fp32 KV */
     if (!context) context = c.max_position_embeddings;
 
     printf("model: %s\n", model);
