@@ -505,6 +505,7 @@ int tk_bpe_finish_load(tk_bpe *m, char *err, size_t errlen) {
             if (m->merges[i].new_id < 0) continue;
             int32_t a = (int32_t)(m->merges[i].key >> 32), b = (int32_t)(uint32_t)m->merges[i].key;
             const char *sa = m->id_to_tok[a], *sb = m->id_to_tok[b];
+            if (!sa || !sb || !m->tok_len[a] || !m->tok_len[b]) continue;   /* an empty token joins no characters */
             size_t l;
             uint32_t ca = last_char(sa, m->tok_len[a]);
             uint32_t cb = tk_utf8_next(sb, m->tok_len[b], &l);
