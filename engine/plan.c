@@ -184,32 +184,36 @@ int lj_plan_check(const lj_config *c, const lj_plan *p, char *err, size_t errlen
     if (!int8 && c->num_experts > 1) {
         lj_plan q;
         plan_fill(c, &p->dev, r, true, &q);
-        if (q.fits) HINT("; int8 experts (--experts int8) fit: %.2f GiB", gib(q.total));
+        if (q.fits) HINT("; or int8 experts (--experts int8: %.2f GiB in all)", gib(q.total));
         else if (q.weights + p->dev.reserve <= r->memory)
-            HINT("; int8 experts (--experts int8) bring the weights to %.2f GiB", gib(q.weights));
+            HINT("; or int8 experts (--experts int8: weights %.2f GiB) with the changes below", gib(q.weights));
     }
     size_t best;
     if (r->chunk > 1) {
         LARGEST(1, r->chunk - 1, fits_with(c, p, int8, r->context, v, r->seqs), best);
-        if (best >= 1) HINT("; a smaller chunk (--chunk %zu or less)", best);
+        if (best >= 1) HINT("; or a smaller chunk (--chunk %zu or less)", best);
     }
     if (r->seqs > 1) {
         LARGEST(1, r->seqs - 1, fits_with(c, p, int8, r->context, r->chunk, v), best);
-        if (best >= 1) HINT("; fewer sequences (--seqs %zu or less)", best);
+        if (best >= 1) HINT("; or fewer sequences (--seqs %zu or less)", best);
     }
     if (r->context > 0) {
         LARGEST(1, r->context - 1, fits_with(c, p, int8, v, r->chunk, r->seqs), best);
-        if (best >= 1) HINT("; a shorter context (--context %zu or less)", best);
+        if (best >= 1) HINT("; or a shorter context (--context %zu or less)", best);
     }
-    if (!n) HINT("; the weights alone (%.2f GiB) leave no room: a larger device%s", gib(p->weights),
-                 int8 || c->num_experts <= 1 ? "" : " or int8 experts");
+    const char *lead = "To fit, use ";
+    if (!n) {
+        lead = "";
+        HINT("; or Nothing fits on this device: the weights alone take %.2f GiB%s; use a larger device", gib(p->weights),
+             int8 || c->num_experts <= 1 ? "" : " (int8 experts do not fit either)");
+    }
 #undef HINT
     return lj_errf(err, errlen,
                    "memory plan does not fit: needs %.2f GiB of %.2f GiB on %s (weights %.2f GiB with %s experts, "
                    "states %.2f GiB = %zu x %zu tokens, workspace %.2f GiB for chunks of %zu tokens, reserve %.2f GiB). "
-                   "To fit, use%s",
+                   "%s%s",
                    gib(p->total), gib(r->memory), p->dev.name, gib(p->weights), int8 ? "int8" : lj_dtype_size(p->dev.weight) == 4 ? "fp32" : "bf16",
-                   gib(p->states), r->seqs, r->context, gib(p->workspace), r->chunk, gib(p->dev.reserve), hint + 1);
+                   gib(p->states), r->seqs, r->context, gib(p->workspace), r->chunk, gib(p->dev.reserve), lead, hint + 5);
 }
 
 static void row(FILE *f, const char *what, size_t bytes, const char *note) {
