@@ -31,11 +31,12 @@ int quant_rows_i8(const void *src, lj_dtype st, size_t rows, size_t cols, int8_t
         scale[r] = sc;
         int8_t *qr = q + base;
         if (sc == 0.0f) { memset(qr, 0, cols); continue; }
-        /* divide in double: the largest element lands on ±127 exactly, rounding error stays far
-         * below half a step */
-        const double inv = 1.0 / (double)sc;
+        /* w / scale in double (exact enough that ties stay ties), rounded half to even as
+         * torch.round does: bf16 weights land on .5 often, and the int8 reference
+         * (tools/make_int8_reference.py) must see the same q */
+        const double sd = (double)sc;
         for (size_t j = 0; j < cols; j++) {
-            double v = round((double)elem_f32(s, st, base + j) * inv);
+            double v = rint((double)elem_f32(s, st, base + j) / sd);
             qr[j] = (int8_t)(v > 127.0 ? 127 : v < -127.0 ? -127 : v);
         }
     }

@@ -1,7 +1,7 @@
 /* ExpertsInt8: symmetric per-output-channel int8 quantisation of weight matrices, done on the
  * host while loading (each row of an nn.Linear weight [out, in] is one output channel):
  *   scale[r] = max_j |w[r, j]| / 127          (0 for an all-zero row)
- *   q[r, j]  = clamp(round(w[r, j] / scale[r]), -127, 127)
+ *   q[r, j]  = clamp(round(w[r, j] / scale[r]), -127, 127)   (half to even, as torch.round)
  *   w[r, j] ≈ q[r, j] · scale[r], |error| <= scale[r] / 2
  * Backends take the int8 matrix with its scales (lj_tensor dtype LJ_I8, .scale) and dequantise in
  * registers (CUDA) or per row on the fly (CPU). */
