@@ -173,10 +173,18 @@ size_t lj_plan_max_context(const lj_config *c, const lj_plan_device *dev, const 
 
 static double gib(size_t b) { return (double)b / GiB; }
 
+const char *lj_plan_human(size_t bytes, char buf[32]) {
+    if (bytes >= (1ull << 30)) snprintf(buf, 32, "%.2f GiB", (double)bytes / GiB);
+    else if (bytes >= (1ull << 20)) snprintf(buf, 32, "%.2f MiB", (double)bytes / (1 << 20));
+    else if (bytes >= (1ull << 10)) snprintf(buf, 32, "%.2f KiB", (double)bytes / (1 << 10));
+    else snprintf(buf, 32, "%zu B", bytes);
+    return buf;
+}
+
 int lj_plan_check(const lj_config *c, const lj_plan *p, char *err, size_t errlen) {
     if (p->fits) return 0;
     const lj_plan_request *r = &p->req;
-    char hint[768];
+    char hint[768], hb[32];
     size_t n = 0;
     hint[0] = '\0';
 #define HINT(...) do { if (n < sizeof hint) n += (size_t)snprintf(hint + n, sizeof hint - n, __VA_ARGS__); } while (0)
@@ -184,9 +192,9 @@ int lj_plan_check(const lj_config *c, const lj_plan *p, char *err, size_t errlen
     if (!int8 && c->num_experts > 1) {
         lj_plan q;
         plan_fill(c, &p->dev, r, true, &q);
-        if (q.fits) HINT("; or int8 experts (--experts int8: %.2f GiB in all)", gib(q.total));
+        if (q.fits) HINT("; or int8 experts (--experts int8: %s in all)", lj_plan_human(q.total, hb));
         else if (q.weights + p->dev.reserve <= r->memory)
-            HINT("; or int8 experts (--experts int8: weights %.2f GiB) with the changes below", gib(q.weights));
+            HINT("; or int8 experts (--experts int8: weights %s) with the changes below", lj_plan_human(q.weights, hb));
     }
     size_t best;
     if (r->chunk > 1) {
@@ -204,16 +212,18 @@ int lj_plan_check(const lj_config *c, const lj_plan *p, char *err, size_t errlen
     const char *lead = "To fit, use ";
     if (!n) {
         lead = "";
-        HINT("; or Nothing fits on this device: the weights alone take %.2f GiB%s; use a larger device", gib(p->weights),
+        HINT("; or Nothing fits on this device: the weights alone take %s%s; use a larger device", lj_plan_human(p->weights, hb),
              int8 || c->num_experts <= 1 ? "" : " (int8 experts do not fit either)");
     }
 #undef HINT
+    char b0[32], b1[32], b2[32], b3[32], b4[32], b5[32];
     return lj_errf(err, errlen,
-                   "memory plan does not fit: needs %.2f GiB of %.2f GiB on %s (weights %.2f GiB with %s experts, "
-                   "states %.2f GiB = %zu x %zu tokens, workspace %.2f GiB for chunks of %zu tokens, reserve %.2f GiB). "
-                   "%s%s",
-                   gib(p->total), gib(r->memory), p->dev.name, gib(p->weights), int8 ? "int8" : lj_dtype_size(p->dev.weight) == 4 ? "fp32" : "bf16",
-                   gib(p->states), r->seqs, r->context, gib(p->workspace), r->chunk, gib(p->dev.reserve), lead, hint + 5);
+                   "memory plan does not fit: needs %s of %s on %s (weights %s with %s experts, states %s = %zu x %zu "
+                   "tokens, workspace %s for chunks of %zu tokens, reserve %s). %s%s",
+                   lj_plan_human(p->total, b0), lj_plan_human(r->memory, b1), p->dev.name, lj_plan_human(p->weights, b2),
+                   int8 ? "int8" : lj_dtype_size(p->dev.weight) == 4 ? "fp32" : "bf16", lj_plan_human(p->states, b3),
+                   r->seqs, r->context, lj_plan_human(p->workspace, b4), r->chunk, lj_plan_human(p->dev.reserve, b5), lead,
+                   hint + 5);
 }
 
 static void row(FILE *f, const char *what, size_t bytes, const char *note) {

@@ -72,6 +72,9 @@ int lj_plan_check(const lj_config *c, const lj_plan *p, char *err, size_t errlen
  * empty context does not fit (or memory is unknown). */
 size_t lj_plan_max_context(const lj_config *c, const lj_plan_device *dev, const lj_plan_request *r);
 
+/* "12.34 GiB", "5.67 MiB", "123 B" into buf (returned). */
+const char *lj_plan_human(size_t bytes, char buf[32]);
+
 /* The budget as a table (one line per item, bytes and GiB). */
 void lj_plan_print(const lj_plan *p, FILE *f);
 

@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 
-#define GiB ((double)(1ull << 30))
 
 const lj_plan *lj_model_plan(const lj_model *m) { return &m->plan; }
 
@@ -35,12 +34,13 @@ int plan_model_reserve(const lj_model *m, size_t bytes, const char *what, char *
     size_t free_b = lj_plan_free_bytes(m);
     if (bytes <= free_b) return 0;
     const lj_plan *p = &m->plan;
+    char b0[32], b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
     return lj_errf(err, errlen,
-                   "%s needs %.3f GiB but the memory plan has %.3f GiB left of %.2f GiB on %s (weights %.2f GiB, "
-                   "states in use %.3f GiB, workspace %.3f GiB, reserve %.2f GiB): free other sequences, use a "
-                   "shorter context or smaller chunks%s, or load with a larger memory budget",
-                   what, (double)bytes / GiB, (double)free_b / GiB, (double)p->req.memory / GiB, p->dev.name,
-                   (double)m->weight_bytes / GiB, (double)m->state_bytes_live / GiB,
-                   (double)(m->ws_bytes > p->workspace ? m->ws_bytes : p->workspace) / GiB, (double)p->dev.reserve / GiB,
-                   p->experts_int8 || m->cfg.num_experts <= 1 ? "" : ", int8 experts");
+                   "%s needs %s but the memory plan has %s left of %s on %s (weights %s, states in use %s, workspace "
+                   "%s, reserve %s): free other sequences, use a shorter context or smaller chunks%s, or load with a "
+                   "larger memory budget",
+                   what, lj_plan_human(bytes, b0), lj_plan_human(free_b, b1), lj_plan_human(p->req.memory, b2),
+                   p->dev.name, lj_plan_human(m->weight_bytes, b3), lj_plan_human(m->state_bytes_live, b4),
+                   lj_plan_human(m->ws_bytes > p->workspace ? m->ws_bytes : p->workspace, b5),
+                   lj_plan_human(p->dev.reserve, b6), p->experts_int8 || m->cfg.num_experts <= 1 ? "" : ", int8 experts");
 }

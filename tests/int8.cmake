@@ -11,3 +11,8 @@ foreach(fx tiny-fp32 tiny-bf16 tiny-chat)
            ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/int8/${fx}.safetensors)
   set_tests_properties(int8_parity_${fx} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+
+lj_test_program(int8_plan SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/int8_plan.c LIBS lj_engine)
+add_test(NAME int8_plan COMMAND int8_plan ${LJ_FIXTURES}/models/tiny-fp32)
+
+add_test(NAME int8_info_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/int8_info.sh ${LJ_LONGJAM})
