@@ -30,7 +30,8 @@ static void usage(FILE *f) {
                "against the device's memory (--gpu-memory GiB; default for cuda: an 80 GB H100 as CUDA\n"
                "reports it, 81559 MiB; for cpu: this host's RAM), and the largest context that fits.\n"
                "--shape plans a named shape without a checkpoint: jamba-1.5-mini, jamba-1.5-large,\n"
-               "jamba-v0.1. Exits with status 1 and says what to change when the plan does not fit.\n");
+               "jamba-v0.1. With --device, exits with status 1 and says what to change when the plan does\n"
+               "not fit (without it the CPU plan's verdict is a note).\n");
 }
 
 /* True when dir holds any *.safetensors other than reference.safetensors, or an index. */
@@ -57,7 +58,7 @@ static void human(char *buf, size_t n, double bytes) {
 
 /* The memory plan table, the largest context that fits, and the refusal when it does not fit. */
 static int print_plan(const lj_config *c, const char *device, const char *experts, size_t context, size_t chunk,
-                      size_t seqs, double gpu_gib) {
+                      size_t seqs, double gpu_gib, int strict) {
     char err[LJ_ERRLEN];
     lj_plan_device dev;
     if (lj_plan_device_of(device, &dev, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_USAGE; }
@@ -86,6 +87,8 @@ static int print_plan(const lj_config *c, const char *device, const char *expert
                      seqs == 1 ? "" : "s", chunk, maxc);
     else printf("largest context that fits: none (the weights, workspace and reserve alone exceed the memory)\n");
     if (lj_plan_check(c, &p, err, sizeof err)) {
+        /* a plan asked for with --device fails the command; the default CPU plan is a note */
+        if (!strict) { printf("note: %s\n", err); return CLI_OK; }
         fprintf(stderr, "longjam info: %s\n", err);
         return CLI_FAILED;
     }
@@ -97,11 +100,12 @@ int cmd_info(int argc, char **argv) {
     const char *model = NULL, *shape = NULL, *device = "cpu", *experts = "auto";
     size_t context = 0, chunk = 2048, seqs = 1;
     double gpu_gib = 0;
+    int device_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) { model = v; i++; }
         else if (!strcmp(a, "--shape") && v) { shape = v; i++; }
-        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; device_given = 1; i++; }
         else if (!strcmp(a, "--experts") && v) { experts = v; i++; }
         else if (!strcmp(a, "--context")) { if (cli_parse_size(a, v, &context)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
@@ -204,5 +208,5 @@ int cmd_info(int argc, char **argv) {
     printf("recurrent state (conv + ssm): %zu bytes per sequence (%s), independent of length\n", sz.state_bytes_per_seq, h3);
     printf("per sequence of %zu tokens: %s\n", context, h4);
     b->destroy(b);
-    return print_plan(&c, device, experts, context, chunk, seqs, gpu_gib);
+    return print_plan(&c, device, experts, context, chunk, seqs, gpu_gib, device_given);
 }
