@@ -1,6 +1,7 @@
 /* longjam generate: greedy (or, with --temperature, sampled) continuation of a prompt given as
  * token ids, printed as ids on one line of stdout. */
 #include "cli/cli_engine.h"
+#include "cli/prompt.h"
 #include "cli/commands.h"
 
 #include "common/error.h"
@@ -12,7 +13,8 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: longjam generate --model DIR --ids 1,2,3 --max-new-tokens N\n"
+    fprintf(f, "usage: longjam generate --model DIR (--ids 1,2,3 | --prompt TEXT | --prompt-file FILE)\n"
+               "                        [--chat [--system TEXT]] [--tokenizer FILE] [--max-new-tokens N]\n"
                "                        [--chunk N] [--threads N] [--ignore-eos] [--device cpu|cuda]\n"
                "                        [--experts auto|bf16|int8]\n"
                "                        [--temperature T [--top-p P] [--top-k K] [--seed S]]\n\n"
@@ -22,14 +24,19 @@ static void usage(FILE *f) {
                "end-of-sequence id (generation_config.json, else config.json eos_token_id; the eos id is\n"
                "printed) unless --ignore-eos is given, or after N new tokens (default: generation_config.json's\n"
                "max_new_tokens, else 16). --temperature T > 0 samples instead (softmax(logits / T), then\n"
-               "--top-k and --top-p nucleus filtering; --seed makes it reproducible, default 0).\n");
+               "--top-k and --top-p nucleus filtering; --seed makes it reproducible, default 0).\n\n"
+               "A text prompt (--prompt or --prompt-file) is encoded with --tokenizer FILE (default\n"
+               "DIR/tokenizer.json), with the tokenizer's BOS; --chat formats it as one user turn of the\n"
+               "Jamba chat template (after --system TEXT if given) ending with the assistant prompt. With a\n"
+               "text prompt, a second line of stdout holds the decoded new text (special tokens skipped).\n");
 }
 
 int cmd_generate(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
     const char *model = NULL, *ids_text = NULL, *device = "cpu", *experts = "auto";
     size_t max_new = 0, chunk = 0, threads = 0;
-    int have_max = 0, ignore_eos = 0;
+    int have_max = 0, ignore_eos = 0, pr;
+    cli_prompt prompt_opt = {0};
     lj_sampler_params sp = {.temperature = 0, .top_p = 1, .top_k = 0, .seed = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -53,16 +60,18 @@ int cmd_generate(int argc, char **argv) {
             if (a[2] == 's') sp.seed = val; else sp.top_k = (long)val;
             i++;
         }
-        else if (!strcmp(a, "--prompt")) {
-            /* Text prompts need the tokenizer (engine/tokenizer.h); they are wired in here when it lands. */
-            fprintf(stderr, "longjam generate: --prompt is not available yet; give token ids with --ids\n");
-            return CLI_USAGE;
+        else if ((pr = cli_prompt_option(&prompt_opt, argc, argv, &i, "generate")) != 0) {
+            if (pr < 0) return CLI_USAGE;
         } else { fprintf(stderr, "longjam generate: unknown or incomplete option '%s'\n\n", a); usage(stderr); return CLI_USAGE; }
     }
-    if (!model || !ids_text) { usage(stderr); return CLI_USAGE; }
+    if (!model || !!ids_text == !!cli_prompt_given(&prompt_opt)) { usage(stderr); return CLI_USAGE; }
     int32_t *prompt;
     size_t n;
-    if (cli_parse_ids(ids_text, &prompt, &n)) return CLI_USAGE;
+    lj_tokenizer *tok = NULL;
+    if (ids_text && cli_parse_ids(ids_text, &prompt, &n)) return CLI_USAGE;
+    if (!ids_text && cli_prompt_encode(&prompt_opt, model, "generate", &tok, &prompt, &n)) return CLI_FAILED;
+    int32_t *out_ids = malloc(sizeof *out_ids);
+    size_t n_out = 0;
     char err[LJ_ERRLEN];
     lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts};
     lj_model *m;
@@ -87,6 +96,8 @@ int cmd_generate(int argc, char **argv) {
     for (size_t i = 0; i < max_new; i++) {
         int32_t id = lj_sampler_sample(sampler, logits);
         printf(i ? " %d" : "%d", id);
+        int32_t *grown = realloc(out_ids, (n_out + 1) * sizeof *out_ids);
+        if (grown) { out_ids = grown; out_ids[n_out++] = id; }
         fflush(stdout);
         int eos = 0;
         for (size_t e = 0; e < g->n_eos; e++) eos |= g->eos_token_id[e] == id;
@@ -99,8 +110,16 @@ int cmd_generate(int argc, char **argv) {
         }
     }
     printf("\n");
+    if (tok) {
+        char *text;
+        if (tok_decode(tok, out_ids, n_out, 1, &text, err, sizeof err)) { fprintf(stderr, "longjam generate: %s\n", err); goto done; }
+        printf("%s\n", text);
+        free(text);
+    }
     rc = CLI_OK;
 done:
+    tok_free(tok);
+    free(out_ids);
     lj_sampler_free(sampler);
     lj_state_free(s);
     lj_model_free(m);

@@ -158,9 +158,33 @@ int cmd_info(int argc, char **argv) {
         st_set_close(set);
     }
     lj_backend *b;
-    if (lj_backend_cpu_new(1, &b, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
+    int brc;
+    if (!strcmp(device, "cuda")) {
+#ifdef LONGJAM_HAVE_CUDA
+        brc = lj_backend_cuda_new(0, &b, err, sizeof err);
+#else
+        brc = -1;
+        snprintf(err, sizeof err, "device \"cuda\": this longjam was built without the CUDA backend");
+#endif
+    } else if (!strcmp(device, "cpu")) brc = lj_backend_cpu_new(1, &b, err, sizeof err);
+    else { brc = -1; snprintf(err, sizeof err, "unknown device \"%s\" (expected cpu or cuda)", device); }
+    /* Planning for a GPU this machine does not have: describe it by the CUDA backend's dtypes. */
+    lj_plan_device prof;
+    const char *no_gpu = NULL;
+    char why[LJ_ERRLEN];
+    if (brc && !strcmp(device, "cuda") && !lj_plan_device_of("cuda", &prof, why, sizeof why)) {
+        snprintf(why, sizeof why, "%s", err);
+        no_gpu = why;
+        b = NULL;
+    } else if (brc) {
+        fprintf(stderr, "longjam info: %s\n", err);
+        return CLI_FAILED;
+    } else {
+        prof = (lj_plan_device){.name = b->name, .weight = b->weight_dtype, .act = b->act_dtype, .kv = b->kv_dtype};
+    }
     lj_model_sizes sz;
-    lj_config_sizes(&c, lj_dtype_size(b->weight_dtype), &sz);
+    lj_config_sizes(&c, lj_dtype_size(prof.weight), &sz);
+    sz.kv_bytes_per_token = sz.kv_bytes_per_token / 4 * lj_dtype_size(prof.kv);   /* sizes count fp32 KV */
     if (!context) context = c.max_position_embeddings;
 
     printf("model: %s\n", model);
@@ -177,8 +201,9 @@ int cmd_info(int argc, char **argv) {
     printf("  eos ids:");
     for (size_t i = 0; i < g.n_eos; i++) printf(" %ld", g.eos_token_id[i]);
     printf("\n");
-    printf("backend: %s (weights %s, activations %s)\n", b->name, b->weight_dtype == LJ_F32 ? "fp32" : "bf16",
-           b->act_dtype == LJ_F32 ? "fp32" : "bf16");
+    printf("backend: %s (weights %s, activations %s)%s%s\n", prof.name, prof.weight == LJ_F32 ? "fp32" : "bf16",
+           prof.act == LJ_F32 ? "fp32" : "bf16", no_gpu ? "; not available here, planned from its dtypes: " : "",
+           no_gpu ? no_gpu : "");
     printf("layer plan:\n");
     size_t n_att = 0, n_moe = 0;
     for (size_t l = 0; l < c.num_hidden_layers; l++) {
@@ -196,10 +221,10 @@ int cmd_info(int argc, char **argv) {
     human(h3, sizeof h3, (double)sz.params_total * 2);
     if (disk_dtype)
         printf("weights: %zu bytes on disk (%s, %s); %zu bytes on the %s backend (%s)\n", disk, h1, disk_dtype,
-               sz.weight_bytes, b->name, h2);
+               sz.weight_bytes, prof.name, h2);
     else
         printf("weights: no safetensors in %s (sizes from config.json): %s in bf16, %zu bytes on the %s backend (%s)\n",
-               model, h3, sz.weight_bytes, b->name, h2);
+               model, h3, sz.weight_bytes, prof.name, h2);
     human(h1, sizeof h1, (double)sz.kv_bytes_per_token);
     human(h2, sizeof h2, (double)sz.kv_bytes_per_token * (double)context);
     human(h3, sizeof h3, (double)sz.state_bytes_per_seq);
@@ -207,6 +232,6 @@ int cmd_info(int argc, char **argv) {
     printf("kv cache: %zu bytes per token (%s); %s per sequence of %zu tokens\n", sz.kv_bytes_per_token, h1, h2, context);
     printf("recurrent state (conv + ssm): %zu bytes per sequence (%s), independent of length\n", sz.state_bytes_per_seq, h3);
     printf("per sequence of %zu tokens: %s\n", context, h4);
-    b->destroy(b);
+    if (b) b->destroy(b);
     return print_plan(&c, device, experts, context, chunk, seqs, gpu_gib, device_given);
 }

@@ -41,7 +41,8 @@ static void usage(FILE *f) {
             "  --threads N        parallel workers (default: CPU count)\n"
             "  --no-references    drop reference lists;  --no-tables  drop tables\n"
             "  --keep-furniture   PDF: keep running headers/footers and page numbers\n"
-            "  --verbose          print per-document warnings on stderr\n\n"
+            "  --latin1           text files are Latin-1 (otherwise UTF-8, Latin-1 when detected)\n"
+            "  --verbose          print per-document warnings (invalid UTF-8 offsets, empty pages) on stderr\n\n"
             "supported formats in this build: %s\n"
             "exit status: 0 all documents ok, 3 some failed (error lines written), 1 all failed or\n"
             "the output could not be written, 2 usage\n",
@@ -231,6 +232,7 @@ int cmd_ingest(int argc, char **argv) {
         else if (!strcmp(a, "--no-references")) o.references = 0;
         else if (!strcmp(a, "--no-tables")) o.tables = 0;
         else if (!strcmp(a, "--keep-furniture")) o.keep_furniture = 1;
+        else if (!strcmp(a, "--latin1")) o.latin1 = 1;
         else if (!strcmp(a, "--verbose")) verbose = 1;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "longjam ingest: unknown or incomplete option '%s'\n", a); return CLI_USAGE; }
         else strv_add(&inputs, a);

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct lj_sampler {
     lj_sampler_params p;
@@ -88,4 +89,52 @@ int32_t lj_sampler_sample(lj_sampler *s, const float *logits) {
         if (u < acc) return s->c[i].id;
     }
     return s->c[keep - 1].id;
+}
+
+int32_t lj_argmax(const float *logits, size_t vocab) {
+    size_t best = 0;
+    for (size_t i = 1; i < vocab; i++)
+        if (logits[i] > logits[best]) best = i;
+    return (int32_t)best;
+}
+
+static double log_sum_exp(const float *logits, size_t vocab, float *mx_out) {
+    float mx = logits[lj_argmax(logits, vocab)];
+    double s = 0;
+    for (size_t i = 0; i < vocab; i++) s += exp((double)logits[i] - mx);
+    *mx_out = mx;
+    return log(s);
+}
+
+float lj_logprob(const float *logits, size_t vocab, int32_t id) {
+    float mx;
+    double lse = log_sum_exp(logits, vocab, &mx);
+    return (float)((double)logits[id] - mx - lse);
+}
+
+void lj_top_logprobs(const float *logits, size_t vocab, size_t k, int32_t *ids, float *logprobs) {
+    float mx;
+    double lse = log_sum_exp(logits, vocab, &mx);
+    // insertion into a sorted list of k: k is small (OpenAI caps top_logprobs at 20)
+    for (size_t j = 0; j < k; j++) ids[j] = -1;
+    for (size_t i = 0; i < vocab; i++) {
+        size_t pos = k;
+        while (pos > 0 && (ids[pos - 1] < 0 || logits[i] > logits[ids[pos - 1]])) pos--;
+        if (pos >= k) continue;
+        memmove(ids + pos + 1, ids + pos, (k - pos - 1) * sizeof *ids);
+        ids[pos] = (int32_t)i;
+    }
+    for (size_t j = 0; j < k; j++) logprobs[j] = (float)((double)logits[ids[j]] - mx - lse);
+}
+
+size_t lj_stop_find(const char *text, size_t len, size_t from, const char *const *stops, size_t n) {
+    size_t best = len;
+    for (size_t s = 0; s < n; s++) {
+        size_t sl = strlen(stops[s]);
+        if (sl == 0 || sl > len) continue;
+        size_t start = from >= sl ? from - sl + 1 : 0;   // a match must end at or after `from`
+        for (size_t i = start; i + sl <= len && i < best; i++)
+            if (!memcmp(text + i, stops[s], sl)) { best = i; break; }
+    }
+    return best;
 }

@@ -26,4 +26,17 @@ void lj_sampler_free(lj_sampler *s);
 /* Picks the next token from logits [vocab]. */
 int32_t lj_sampler_sample(lj_sampler *s, const float *logits);
 
+/* ---- helpers for the batch pipelines (OpenAI logprobs, stop strings) ---- */
+
+/* Index of the largest logit (lowest index on ties). */
+int32_t lj_argmax(const float *logits, size_t vocab);
+/* log softmax of logits at `id` (the raw distribution, temperature 1, as OpenAI reports it). */
+float lj_logprob(const float *logits, size_t vocab, int32_t id);
+/* The k most likely ids with their log-probabilities, most likely first (ties: lower id; k <= vocab). */
+void lj_top_logprobs(const float *logits, size_t vocab, size_t k, int32_t *ids, float *logprobs);
+/* Earliest byte offset in text[0..len) where any of the n stop strings starts, considering only
+ * matches that end at or after byte `from` (an incremental caller rescans just the new tail);
+ * len when none. Empty stop strings are ignored. */
+size_t lj_stop_find(const char *text, size_t len, size_t from, const char *const *stops, size_t n);
+
 #endif

@@ -131,6 +131,7 @@ int tok_load(const char *path, lj_tokenizer **out, char *err, size_t errlen) {
     char ebuf[LJ_ERRLEN];
     if (!err) { err = ebuf; errlen = sizeof ebuf; }
     *out = NULL;
+    tk_bytelevel_init();
     lj_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return lj_errf(err, errlen, "out of memory");
     if (tk_load_json(t, path, err, errlen)) { tok_free(t); return -1; }
@@ -175,7 +176,7 @@ int32_t tok_token_to_id(const lj_tokenizer *t, const char *token) {
 
 const char *tok_id_to_token(const lj_tokenizer *t, int32_t id) {
     if (id < 0 || (size_t)id >= t->vocab_size) return NULL;
-    if (t->added_by_id[id] >= 0) return t->added[t->added_by_id[id]].content;
+    if (t->added_by_id[id] >= 0) return t->added[t->added_by_id[id]].pattern;   /* normalized form, as HF */
     if ((size_t)id < t->bpe.n_vocab) return t->bpe.id_to_tok[id];
     return NULL;
 }
@@ -187,11 +188,12 @@ int tok_is_special(const lj_tokenizer *t, int32_t id) {
 
 /* ---- encode ---------------------------------------------------------------------------------------------- */
 /* Steps 1-3: the pieces the model will see (added tokens carry their id). */
-static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk_buf *arena, tk_pieces *out,
-                         char *err, size_t errlen) {
+static int encode_pieces(const lj_tokenizer *t, const tk_pretok *pretok, const char *text, size_t len,
+                         tk_buf *arena, tk_pieces *out, int threads, char *err, size_t errlen) {
     size_t bad = tk_utf8_invalid_at(text, len);
     if (bad != (size_t)-1) return lj_errf(err, errlen, "invalid UTF-8 at byte offset %zu", bad);
-    if (tk_buf_append(arena, text, len)) return lj_errf(err, errlen, "out of memory");
+    /* room for the text, its normalized copy and pre-tokenizer output without regrowing */
+    if (tk_buf_reserve(arena, len * 4 + 64) || tk_buf_append(arena, text, len)) return lj_errf(err, errlen, "out of memory");
     tk_pieces raw = {0}, norm = {0};
     int rc = -1;
     size_t first_len = 0;
@@ -213,8 +215,8 @@ static int encode_pieces(const lj_tokenizer *t, const char *text, size_t len, tk
         if (!p.len) continue;
         if (split_added(t, &t->trie_norm, arena, &p, &norm)) goto oom;
     }
-    if (t->pretok) {
-        if (tk_pretokenize(t->pretok, arena, &norm, out, err, errlen)) goto done;
+    if (pretok) {
+        if (tk_pretokenize(pretok, arena, &norm, out, threads, err, errlen)) goto done;
     } else {
         for (size_t i = 0; i < norm.n; i++)
             if (tk_pieces_push(out, norm.v[i].off, norm.v[i].len, norm.v[i].id, norm.v[i].z)) goto oom;
@@ -269,16 +271,38 @@ static int post_process(const tk_postproc *pp, tk_ids *ids) {
     return 0;
 }
 
+/* One thread's share: pieces [a, b); with `rest`, the remaining pre-tokenizer steps first (in the
+ * thread's own arena, since they write new text). */
 typedef struct par_job {
     const lj_tokenizer *t; const tk_buf *arena; const tk_piece *v; size_t a, b;
+    const tk_pretok *rest;
     tk_ids ids; int rc; char err[LJ_ERRLEN];
 } par_job;
 
 static void *par_run(void *arg) {
     par_job *j = arg;
     tk_scratch *sc = tk_scratch_new();
-    j->rc = sc ? model_pieces(j->t, j->arena, j->v, j->a, j->b, &j->ids, sc, j->err, sizeof j->err)
-               : lj_errf(j->err, sizeof j->err, "out of memory");
+    if (!sc) { j->rc = lj_errf(j->err, sizeof j->err, "out of memory"); return NULL; }
+    tk_scratch_enable_l1(sc);
+    if (!j->rest) {
+        j->rc = model_pieces(j->t, j->arena, j->v, j->a, j->b, &j->ids, sc, j->err, sizeof j->err);
+        tk_scratch_free(sc);
+        return NULL;
+    }
+    tk_buf own = {0};
+    tk_pieces in = {0}, out = {0};
+    size_t bytes = 0;
+    for (size_t i = j->a; i < j->b; i++) bytes += j->v[i].len;
+    int rc = tk_buf_reserve(&own, bytes * 3 + 64);
+    for (size_t i = j->a; i < j->b && !rc; i++) {
+        const tk_piece *p = &j->v[i];
+        size_t off = own.len;
+        rc = tk_buf_append(&own, j->arena->p + p->off, p->len) || tk_pieces_push(&in, off, p->len, p->id, p->z);
+    }
+    if (rc) j->rc = lj_errf(j->err, sizeof j->err, "out of memory");
+    else if ((j->rc = tk_pretokenize(j->rest, &own, &in, &out, 1, j->err, sizeof j->err)) == 0)
+        j->rc = model_pieces(j->t, &own, out.v, 0, out.n, &j->ids, sc, j->err, sizeof j->err);
+    free(own.p); free(in.v); free(out.v);
     tk_scratch_free(sc);
     return NULL;
 }
@@ -327,24 +351,38 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_ids ids = {0};
     int rc = -1;
     double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
-    if (encode_pieces(t, text, len, &arena, &ps, err, errlen)) goto done;
+    if (threads > 64) threads = 64;
+    int par = threads > 1 && len >= (1u << 16);
+    /* In parallel, only the first pre-tokenizer step runs on the whole text (its regex spread over
+     * threads); the other steps run per thread on its share of the pieces. */
+    const tk_pretok *first = t->pretok, *rest = NULL;
+    tk_pretok rest_seq = {0};
+    if (par && t->pretok && t->pretok->type == PT_SEQUENCE && t->pretok->n_items > 1) {
+        first = &t->pretok->items[0];
+        rest_seq.type = PT_SEQUENCE;
+        rest_seq.items = t->pretok->items + 1;
+        rest_seq.n_items = t->pretok->n_items - 1;
+        rest = &rest_seq;
+    }
+    if (encode_pieces(t, first, text, len, &arena, &ps, threads, err, errlen)) goto done;
     if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
-    if (threads <= 1 || len < (1u << 16)) {
+    if (!par) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
+        if (len >= 8192) tk_scratch_enable_l1(sc);
         int r = model_pieces(t, &arena, ps.v, 0, ps.n, &ids, sc, err, errlen);
         tk_scratch_free(sc);
         if (r) goto done;
     } else {
-        if (threads > 64) threads = 64;
-        if (cut_long_pieces(t, &arena, &ps, 16384)) { lj_errf(err, errlen, "out of memory"); goto done; }
+        /* long words may be cut where no merge can cross, but only when no pre-tokenizer step is left */
+        if (!rest && cut_long_pieces(t, &arena, &ps, 16384)) { lj_errf(err, errlen, "out of memory"); goto done; }
         par_job *jobs = calloc((size_t)threads, sizeof *jobs);
         pthread_t *th = calloc((size_t)threads, sizeof *th);
         if (!jobs || !th) { free(jobs); free(th); lj_errf(err, errlen, "out of memory"); goto done; }
         /* contiguous ranges of pieces with about the same number of bytes */
         size_t total = 0;
         for (size_t i = 0; i < ps.n; i++) total += ps.v[i].len;
-        for (int r = 0; r < threads; r++) jobs[r] = (par_job){.t = t, .arena = &arena, .v = ps.v};
+        for (int r = 0; r < threads; r++) jobs[r] = (par_job){.t = t, .arena = &arena, .v = ps.v, .rest = rest};
         size_t cum = 0, k = 0;
         jobs[0].a = 0;
         for (size_t q = 0; q < ps.n; q++) {
@@ -409,8 +447,14 @@ int tok_decode_n(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_s
         if (id < 0 || (size_t)id >= t->vocab_size) continue;            /* unknown ids are skipped, as HF */
         int32_t a = t->added_by_id[id];
         if (a >= 0) {
-            if (skip_special && t->added[a].special) continue;
-            toks[m] = t->added[a].content; lens[m++] = t->added[a].len;
+            /* as `tokenizers`: a normalized added token decodes from its normalized form, and
+             * "special" is decided by that string */
+            const tk_added *ad = &t->added[a];
+            if (skip_special) {
+                int32_t k = tk_strmap_get(&t->added_map, ad->pattern, ad->pattern_len);
+                if (k >= 0 && t->added[k].special) continue;
+            }
+            toks[m] = ad->pattern; lens[m++] = ad->pattern_len;
         } else if ((size_t)id < t->bpe.n_vocab && t->bpe.id_to_tok[id]) {
             /* a model token whose text is also a special added token is skipped too */
             int32_t k = skip_special ? tk_strmap_get(&t->added_map, t->bpe.id_to_tok[id], t->bpe.tok_len[id]) : -1;

@@ -262,18 +262,21 @@ static void cache_free(tk_cache *c) {
 
 /* ---- the merge loop ------------------------------------------------------------------------------------- */
 typedef struct sym { int32_t id, prev, next; uint32_t len; } sym;
-typedef struct hent { int32_t rank, pos, new_id; } hent;
+/* heap entry: (rank << 32) | position, so that one comparison orders by rank, then position */
+typedef uint64_t hent;
 /* Per-thread, lock-free first-level cache of short words (direct mapped, overwritten on conflict). */
 #define L1_SLOTS 4096
 #define L1_KEY 22
 #define L1_IDS 6
 typedef struct l1_entry { uint64_t hash; uint8_t klen, nids; char key[L1_KEY]; int32_t ids[L1_IDS]; } l1_entry;
-struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; l1_entry *l1; };
+struct tk_scratch { sym *syms; size_t syms_cap; hent *heap; size_t heap_cap; l1_entry *l1; int l1_on; };
 
 tk_scratch *tk_scratch_new(void) { return calloc(1, sizeof(tk_scratch)); }
+void tk_scratch_enable_l1(tk_scratch *s) { s->l1_on = 1; }
 void tk_scratch_free(tk_scratch *s) { if (s) { free(s->syms); free(s->heap); free(s->l1); free(s); } }
 
-static inline int hent_less(hent a, hent b) { return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos; }
+static inline int hent_less(hent a, hent b) { return a < b; }
+static inline hent hent_make(int32_t rank, int32_t pos) { return ((uint64_t)(uint32_t)rank << 32) | (uint32_t)pos; }
 
 static void heap_push(hent *h, size_t *n, hent e) {
     size_t i = (*n)++;
@@ -377,21 +380,24 @@ static int merge_segment(const tk_bpe *m, const char *w, size_t n, int first, in
     hent *heap = sc->heap; size_t hn = 0;
     for (size_t i = 0; i + 1 < ns; i++) {
         const tk_merge *mg = merge_get(m, sy[i].id, sy[i + 1].id);
-        if (mg) heap_push(heap, &hn, (hent){mg->rank, (int32_t)i, mg->new_id});
+        if (mg) heap_push(heap, &hn, hent_make(mg->rank, (int32_t)i));
     }
     while (hn) {
         hent top = heap_pop(heap, &hn);
-        sym *cur = &sy[top.pos];
+        int32_t top_pos = (int32_t)(uint32_t)top, top_rank = (int32_t)(top >> 32);
+        sym *cur = &sy[top_pos];
         if (cur->len == 0 || cur->next < 0) continue;
         int32_t next_pos = cur->next;
         sym right = sy[next_pos];
         const tk_merge *mg = merge_get(m, cur->id, right.id);
-        if (!mg || mg->new_id != top.new_id) continue;          /* stale entry */
-        cur->id = top.new_id;
+        /* stale entry: the pair at this position changed. (`tokenizers` compares the new id; a pair
+         * that changed always has another merge, so comparing ranks is the same test.) */
+        if (!mg || mg->rank != top_rank) continue;
+        cur->id = mg->new_id;
         cur->len += right.len;
         cur->next = right.next;
         sy[next_pos].len = 0;
-        if (right.next >= 0) sy[right.next].prev = top.pos;
+        if (right.next >= 0) sy[right.next].prev = top_pos;
         /* each merge adds at most two entries; the heap was sized for that (one pop per push) */
         if (hn + 2 > sc->heap_cap) {
             hent *h = realloc(sc->heap, sc->heap_cap * 2 * sizeof *h);
@@ -400,11 +406,11 @@ static int merge_segment(const tk_bpe *m, const char *w, size_t n, int first, in
         }
         if (cur->prev >= 0) {
             const tk_merge *pm = merge_get(m, sy[cur->prev].id, cur->id);
-            if (pm) heap_push(heap, &hn, (hent){pm->rank, cur->prev, pm->new_id});
+            if (pm) heap_push(heap, &hn, hent_make(pm->rank, cur->prev));
         }
         if (cur->next >= 0) {
             const tk_merge *nm = merge_get(m, cur->id, sy[cur->next].id);
-            if (nm) heap_push(heap, &hn, (hent){nm->rank, top.pos, nm->new_id});
+            if (nm) heap_push(heap, &hn, hent_make(nm->rank, top_pos));
         }
     }
     for (size_t i = 0; i < ns; i++)
@@ -421,7 +427,7 @@ static int encode_segment(const tk_bpe *m, const char *w, size_t n, int first, i
     l1_entry *e = NULL;
     if (cacheable) {
         h = tk_hash(w, n);
-        if (n <= L1_KEY) {
+        if (n <= L1_KEY && sc->l1_on) {
             if (!sc->l1) sc->l1 = calloc(L1_SLOTS, sizeof *sc->l1);
             if (sc->l1) {
                 e = &sc->l1[(h >> 20) & (L1_SLOTS - 1)];

@@ -57,6 +57,8 @@ typedef struct tk_pattern {
 /* Calls fn(start, end, ctx) for each non-overlapping match in s[0..n), left to right. */
 typedef int (*tk_match_fn)(size_t start, size_t end, void *ctx);
 int tk_pattern_each(const tk_pattern *p, const char *s, size_t n, tk_match_fn fn, void *ctx);
+/* The same callbacks in the same order, the search spread over `threads` threads (long texts). */
+int tk_pattern_each_par(const tk_pattern *p, const char *s, size_t n, int threads, tk_match_fn fn, void *ctx);
 int tk_pattern_compile_regex(tk_pattern *p, const char *src, char *err, size_t errlen);
 void tk_pattern_free(tk_pattern *p);
 
@@ -91,11 +93,14 @@ typedef struct tk_pretok {
 } tk_pretok;
 /* Pre-tokenizes the pieces of `in` (added tokens pass through) into `out`; new text goes to arena. */
 int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_pieces *out,
-                   char *err, size_t errlen);
+                   int threads, char *err, size_t errlen);
 void tk_pretok_free(tk_pretok *pt);
 extern const pcre2_code *tk_bytelevel_regex(void);
 /* GPT-2 bytes_to_unicode: UTF-8 of the char for byte b (1 or 2 bytes). */
 void tk_bytelevel_char(uint8_t b, char out[2], size_t *len);
+/* The same as a table (filled by tk_bytelevel_init, which tok_load calls). */
+extern uint8_t tk_bl_utf8[256][2], tk_bl_len[256];
+void tk_bytelevel_init(void);
 int tk_bytelevel_byte(uint32_t c);        /* inverse: byte for char, or -1 */
 
 /* ---- BPE model (engine/tokenizer_bpe.c) -------------------------------------------------------- */
@@ -132,6 +137,8 @@ typedef struct tk_bpe {
 /* Per-thread scratch space for BPE merging. */
 typedef struct tk_scratch tk_scratch;
 tk_scratch *tk_scratch_new(void);
+/* Turns on the per-thread word cache (worth its 230 KB only for long texts). */
+void tk_scratch_enable_l1(tk_scratch *s);
 void tk_scratch_free(tk_scratch *s);
 /* Appends the ids of one pre-tokenized word. Thread-safe (scratch is per thread). */
 int tk_bpe_word(const tk_bpe *m, const char *w, size_t n, tk_ids *out, tk_scratch *sc, char *err, size_t errlen);

@@ -297,10 +297,11 @@ static int parse_model(json_t *o, tk_bpe *m, char *err, size_t errlen) {
     m->byte_fallback = get_bool(o, "byte_fallback", 0);
     m->ignore_merges = get_bool(o, "ignore_merges", 0);
     json_t *v;
-    if (json_is_string(v = json_object_get(o, "continuing_subword_prefix"))) {
+    /* an empty prefix or suffix (GPT-2's files have "") is the same as none */
+    if (json_is_string(v = json_object_get(o, "continuing_subword_prefix")) && json_string_length(v)) {
         m->prefix_len = json_string_length(v); m->prefix = dup_n(json_string_value(v), m->prefix_len);
     }
-    if (json_is_string(v = json_object_get(o, "end_of_word_suffix"))) {
+    if (json_is_string(v = json_object_get(o, "end_of_word_suffix")) && json_string_length(v)) {
         m->suffix_len = json_string_length(v); m->suffix = dup_n(json_string_value(v), m->suffix_len);
     }
     /* vocab: ids may have gaps; n_vocab = max id + 1 */

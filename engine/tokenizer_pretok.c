@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "common/error.h"
 
@@ -101,15 +102,21 @@ static int pat_cb(size_t ms, size_t me, void *vctx) {
     return 0;
 }
 
-static int segs_by_pattern(const tk_pattern *pat, int invert, const char *s, size_t n, segs *sg) {
+static int segs_by_pattern(const tk_pattern *pat, int invert, const char *s, size_t n, segs *sg, int threads) {
     sg->n = 0;
     struct pat_ctx c = {sg, 0, invert};
-    if (tk_pattern_each(pat, s, n, pat_cb, &c)) return -1;
+    if (tk_pattern_each_par(pat, s, n, threads, pat_cb, &c)) return -1;
     if (c.prev != n && segs_push(sg, c.prev, n, invert)) return -1;
     return 0;
 }
 
-static int pred_digit(uint32_t c, const tk_pretok *pt) { (void)pt; return c >= '0' && c <= '9'; }
+/* Rust char::is_numeric: general categories Nd, Nl, No (not only ASCII digits) */
+static int pred_digit(uint32_t c, const tk_pretok *pt) {
+    (void)pt;
+    if (c < 0x80) return c >= '0' && c <= '9';
+    int cat = utf8proc_category((utf8proc_int32_t)c);
+    return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+}
 static int pred_space(uint32_t c, const tk_pretok *pt) { (void)pt; return tk_is_whitespace(c); }
 static int pred_punct(uint32_t c, const tk_pretok *pt) { (void)pt; return tk_is_punctuation(c); }
 static int pred_delim(uint32_t c, const tk_pretok *pt) { return c == pt->rep_char; }
@@ -145,7 +152,7 @@ static int split_whitespace(const tk_piece *p, const char *s, tk_pieces *out) {
 
 /* One pre-tokenizer (not a Sequence) over one piece. */
 static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, tk_pieces *out,
-                        segs *sg, tk_buf *tmp, char *err, size_t errlen) {
+                        segs *sg, tk_buf *tmp, int threads, char *err, size_t errlen) {
     const char *s = arena->p + p->off;
     switch (pt->type) {
     case PT_METASPACE: {
@@ -178,7 +185,7 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
         return emit_split(&np, sg, SPLIT_MERGED_NEXT, out);
     }
     case PT_SPLIT:
-        if (segs_by_pattern(&pt->pattern, pt->invert, s, p->len, sg))
+        if (segs_by_pattern(&pt->pattern, pt->invert, s, p->len, sg, threads))
             return lj_errf(err, errlen, "Split pre-tokenizer: regex match failed");
         return emit_split(p, sg, pt->behavior, out);
     case PT_DIGITS:
@@ -209,19 +216,32 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
         if (pt->use_regex) {
             tk_pattern re = {1, NULL, 0, (pcre2_code *)tk_bytelevel_regex()};
             if (!re.re) return lj_errf(err, errlen, "ByteLevel: regex failed to compile");
-            if (segs_by_pattern(&re, 0, t, tn, sg)) return lj_errf(err, errlen, "ByteLevel: regex match failed");
+            if (segs_by_pattern(&re, 0, t, tn, sg, threads)) return lj_errf(err, errlen, "ByteLevel: regex match failed");
         } else if (tn && segs_push(sg, 0, tn, 0)) return -1;
         /* map all of tmp into the arena once; sub-pieces point into the mapped text */
         size_t base = arena->len;
+        if (tk_buf_reserve(arena, tn * 2 + 1)) return -1;
+        if (!pt->use_regex) {               /* one piece: no offset map needed */
+            char *o = arena->p + arena->len;
+            for (size_t i = 0; i < tn; i++) {
+                uint8_t b = (uint8_t)t[i];
+                o[0] = (char)tk_bl_utf8[b][0]; o[1] = (char)tk_bl_utf8[b][1];
+                o += tk_bl_len[b];
+            }
+            size_t mapped_z = 0;
+            for (size_t i = 0; i < z && i < tn; i++) mapped_z += tk_bl_len[(uint8_t)t[i]];
+            size_t n = (size_t)(o - (arena->p + base));
+            arena->len += n;
+            arena->p[arena->len] = 0;
+            return n ? tk_pieces_push(out, base, n, -1, mapped_z) : 0;
+        }
         size_t *map = malloc((tn + 1) * sizeof *map);   /* byte offset in tmp -> offset in mapped */
         if (!map) return -1;
-        if (tk_buf_reserve(arena, tn * 2 + 1)) { free(map); return -1; }
         for (size_t i = 0; i < tn; i++) {
             map[i] = arena->len - base;
-            char u[2]; size_t k;
-            tk_bytelevel_char((uint8_t)t[i], u, &k);
-            memcpy(arena->p + arena->len, u, k);
-            arena->len += k;
+            uint8_t b = (uint8_t)t[i];
+            memcpy(arena->p + arena->len, tk_bl_utf8[b], 2);
+            arena->len += tk_bl_len[b];
         }
         map[tn] = arena->len - base;
         arena->p[arena->len] = 0;
@@ -237,14 +257,14 @@ static int pretok_piece(const tk_pretok *pt, tk_buf *arena, const tk_piece *p, t
 }
 
 int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_pieces *out,
-                   char *err, size_t errlen) {
+                   int threads, char *err, size_t errlen) {
     if (pt->type == PT_SEQUENCE) {
         tk_pieces a = {0}, b = {0};
         for (size_t i = 0; i < in->n; i++)
             if (tk_pieces_push(&a, in->v[i].off, in->v[i].len, in->v[i].id, in->v[i].z)) goto oom;
         for (size_t k = 0; k < pt->n_items; k++) {
             b.n = 0;
-            if (tk_pretokenize(&pt->items[k], arena, &a, &b, err, errlen)) { free(a.v); free(b.v); return -1; }
+            if (tk_pretokenize(&pt->items[k], arena, &a, &b, threads, err, errlen)) { free(a.v); free(b.v); return -1; }
             tk_pieces t = a; a = b; b = t;
         }
         for (size_t i = 0; i < a.n; i++)
@@ -262,7 +282,7 @@ int tk_pretokenize(const tk_pretok *pt, tk_buf *arena, const tk_pieces *in, tk_p
         tk_piece p = in->v[i];
         if (p.id >= 0) { rc = tk_pieces_push(out, p.off, p.len, p.id, p.z); continue; }
         err[0] = 0;
-        rc = pretok_piece(pt, arena, &p, out, &sg, &tmp, err, errlen);
+        rc = pretok_piece(pt, arena, &p, out, &sg, &tmp, threads, err, errlen);
         if (rc && !err[0]) lj_errf(err, errlen, "out of memory");
     }
     free(sg.v); free(tmp.p);

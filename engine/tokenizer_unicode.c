@@ -133,6 +133,9 @@ int tk_is_alnum(uint32_t c) {
 int tk_is_word(uint32_t c) {
     if (c < 0x80) return c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
     if (c == 0x200C || c == 0x200D) return 1;
+    /* Other_Alphabetic symbols (circled and squared letters) are Alphabetic, hence \w */
+    if ((c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
+        (c >= 0x1F170 && c <= 0x1F189)) return 1;
     int cat = utf8proc_category((utf8proc_int32_t)c);
     return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
            (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME) ||
@@ -230,6 +233,8 @@ static uint32_t byte_to_char[256];
 static int16_t char_to_byte[324];
 static pthread_once_t bytemap_once = PTHREAD_ONCE_INIT;
 
+uint8_t tk_bl_utf8[256][2], tk_bl_len[256];
+
 static void bytemap_init(void) {
     uint32_t extra = 0;
     for (int i = 0; i < 324; i++) char_to_byte[i] = -1;
@@ -237,8 +242,13 @@ static void bytemap_init(void) {
         int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
         byte_to_char[b] = printable ? (uint32_t)b : 256 + extra++;
         char_to_byte[byte_to_char[b]] = (int16_t)b;
+        char u[4];
+        tk_bl_len[b] = (uint8_t)tk_utf8_put(byte_to_char[b], u);
+        memcpy(tk_bl_utf8[b], u, tk_bl_len[b]);
     }
 }
+
+void tk_bytelevel_init(void) { pthread_once(&bytemap_once, bytemap_init); }
 
 void tk_bytelevel_char(uint8_t b, char out[2], size_t *len) {
     pthread_once(&bytemap_once, bytemap_init);
@@ -250,4 +260,144 @@ void tk_bytelevel_char(uint8_t b, char out[2], size_t *len) {
 int tk_bytelevel_byte(uint32_t c) {
     pthread_once(&bytemap_once, bytemap_init);
     return c < 324 ? char_to_byte[c] : -1;
+}
+
+/* ---- parallel matching -------------------------------------------------------------------------
+ * Each thread finds the matches of its chunk as if the search started at the chunk's first
+ * character; then the chunks are stitched in order. The search is memoryless apart from where it
+ * resumes, so once the true sequence resumes at the end of a speculative match, the rest of that
+ * chunk's speculative matches are the true ones; before that point the true matches are found
+ * again sequentially. The result is exactly tk_pattern_each's. */
+typedef struct par_chunk {
+    const tk_pattern *p; const char *s; size_t n, from, to;   /* search from `from`; keep starts < to */
+    size_t *m; size_t nm, cap; int rc;
+} par_chunk;
+
+static int chunk_cb(size_t ms, size_t me, void *vctx) {
+    par_chunk *c = vctx;
+    if (ms >= c->to) return 1;                  /* past the chunk: stop (not an error) */
+    if (c->nm == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        size_t *m = realloc(c->m, cap * 2 * sizeof *m);
+        if (!m) { c->rc = -1; return 1; }
+        c->m = m; c->cap = cap;
+    }
+    c->m[2 * c->nm] = ms; c->m[2 * c->nm + 1] = me;
+    c->nm++;
+    return 0;
+}
+
+static void *chunk_run(void *arg) {
+    par_chunk *c = arg;
+    /* tk_pattern_each over the tail, offsets shifted back */
+    pcre2_match_data *md = c->p->is_regex ? pcre2_match_data_create(1, NULL) : NULL;
+    pcre2_match_context *mctx = NULL; pcre2_jit_stack *js = NULL;
+    size_t last_end = c->from, last_match_end = (size_t)-1;
+    if (c->p->is_regex && !md) { c->rc = -1; return NULL; }
+    while (last_end <= c->n) {
+        size_t ms, me;
+        int f = pattern_find(c->p, c->s, c->n, last_end, md, &mctx, &js, &ms, &me);
+        if (f < 0) { c->rc = -1; break; }
+        if (!f) break;
+        if (ms == me && last_match_end == me) {
+            if (last_end >= c->n) break;
+            size_t cl; tk_utf8_next(c->s + last_end, c->n - last_end, &cl);
+            last_end += cl;
+            continue;
+        }
+        last_end = me; last_match_end = me;
+        if (chunk_cb(ms, me, c)) break;
+    }
+    if (md) pcre2_match_data_free(md);
+    if (mctx) pcre2_match_context_free(mctx);
+    if (js) pcre2_jit_stack_free(js);
+    return NULL;
+}
+
+/* Is `pos` the end of one of chunk c's matches at index >= *k? Advances *k past smaller ends. */
+static int chunk_has_end(const par_chunk *c, size_t *k, size_t pos) {
+    while (*k < c->nm && c->m[2 * *k + 1] < pos) (*k)++;
+    return *k < c->nm && c->m[2 * *k + 1] == pos;
+}
+
+int tk_pattern_each_par(const tk_pattern *p, const char *s, size_t n, int threads, tk_match_fn fn, void *ctx) {
+    if (threads <= 1 || n < (1u << 18)) return tk_pattern_each(p, s, n, fn, ctx);
+    if (threads > 64) threads = 64;
+    par_chunk *c = calloc((size_t)threads, sizeof *c);
+    pthread_t *th = calloc((size_t)threads, sizeof *th);
+    int rc = -1;
+    if (!c || !th) goto done;
+    for (int k = 0; k < threads; k++) {
+        size_t a = n * (size_t)k / (size_t)threads, b = n * (size_t)(k + 1) / (size_t)threads;
+        while (a < n && ((uint8_t)s[a] & 0xC0) == 0x80) a++;          /* character boundaries */
+        while (b < n && ((uint8_t)s[b] & 0xC0) == 0x80) b++;
+        c[k] = (par_chunk){.p = p, .s = s, .n = n, .from = a, .to = k + 1 == threads ? n + 1 : b};
+    }
+    for (int k = 1; k < threads; k++) if (pthread_create(&th[k], NULL, chunk_run, &c[k])) c[k].rc = -2;
+    chunk_run(&c[0]);
+    for (int k = 1; k < threads; k++) { if (c[k].rc == -2) { c[k].rc = 0; chunk_run(&c[k]); } else pthread_join(th[k], NULL); }
+    for (int k = 0; k < threads; k++) if (c[k].rc) goto done;
+    /* stitch: chunk 0 is true; then resume each chunk at the true position */
+    size_t last_end = 0, last_match_end = (size_t)-1;
+    pcre2_match_data *md = p->is_regex ? pcre2_match_data_create(1, NULL) : NULL;
+    pcre2_match_context *mctx = NULL; pcre2_jit_stack *js = NULL;
+    if (p->is_regex && !md) goto done;
+    int bad = 0;
+    for (int k = 0; k < threads && !bad; k++) {
+        size_t i = 0;
+        if (k > 0) {
+            /* sequential search from the true position until it meets one of chunk k's ends */
+            size_t kk = 0;
+            int synced = last_match_end != (size_t)-1 && chunk_has_end(&c[k], &kk, last_end) && last_end == last_match_end;
+            while (!synced && last_end <= n) {
+                size_t ms, me;
+                int f = pattern_find(p, s, n, last_end, md, &mctx, &js, &ms, &me);
+                if (f < 0) { bad = 1; break; }
+                if (!f) { last_end = n + 1; break; }
+                if (ms == me && last_match_end == me) {
+                    if (last_end >= n) { last_end = n + 1; break; }
+                    size_t cl; tk_utf8_next(s + last_end, n - last_end, &cl);
+                    last_end += cl;
+                    continue;
+                }
+                if (ms >= c[k].to) {                  /* the next match is beyond chunk k: emit it later */
+                    break;
+                }
+                last_end = me; last_match_end = me;
+                if (fn(ms, me, ctx)) { bad = 1; break; }
+                synced = chunk_has_end(&c[k], &kk, me);
+            }
+            if (bad) break;
+            if (!synced) continue;                    /* chunk k gave nothing usable: next chunk */
+            i = kk + 1;                               /* matches after the synced one */
+        }
+        for (; i < c[k].nm; i++) {
+            size_t ms = c[k].m[2 * i], me = c[k].m[2 * i + 1];
+            last_end = me; last_match_end = me;
+            if (fn(ms, me, ctx)) { bad = 1; break; }
+        }
+    }
+    /* after the last chunk (or when stitching stopped early), finish sequentially */
+    while (!bad && last_end <= n) {
+        size_t ms, me;
+        int f = pattern_find(p, s, n, last_end, md, &mctx, &js, &ms, &me);
+        if (f < 0) { bad = 1; break; }
+        if (!f) break;
+        if (ms == me && last_match_end == me) {
+            if (last_end >= n) break;
+            size_t cl; tk_utf8_next(s + last_end, n - last_end, &cl);
+            last_end += cl;
+            continue;
+        }
+        last_end = me; last_match_end = me;
+        if (fn(ms, me, ctx)) bad = 1;
+    }
+    if (md) pcre2_match_data_free(md);
+    if (mctx) pcre2_match_context_free(mctx);
+    if (js) pcre2_jit_stack_free(js);
+    rc = bad ? -1 : 0;
+done:
+    if (c) for (int k = 0; k < threads; k++) free(c[k].m);
+    free(c); free(th);
+    return rc;
 }

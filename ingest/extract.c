@@ -89,19 +89,20 @@ static bool looks_html(const unsigned char *p, size_t n) {
 static ingest_format detect(const char *name, const unsigned char *p, size_t n) {
     const char *e = ext_of(name);
     size_t lim = n < 1024 ? n : 1024;
-    for (size_t i = 0; i + 5 <= lim; i++)   /* %PDF- may follow junk bytes, as readers accept */
-        if (!memcmp(p + i, "%PDF-", 5)) return INGEST_PDF;
+    if (n >= 5 && !memcmp(p, "%PDF-", 5)) return INGEST_PDF;
     if (!strcasecmp(e, "pdf")) return INGEST_PDF;
     if (!strcasecmp(e, "html") || !strcasecmp(e, "htm")) return INGEST_HTML;
     size_t s = skip_ws(p, n);
-    if (!strcasecmp(e, "xhtml")) return starts_ci(p + s, n - s, "<?xml") ? INGEST_XML : INGEST_HTML;
+    if (!strcasecmp(e, "xhtml")) return INGEST_HTML;   /* the HTML parser knows HTML's entities */
     if (!strcasecmp(e, "xml") || !strcasecmp(e, "nxml") || !strcasecmp(e, "tei") || !strcasecmp(e, "dbk") ||
         !strcasecmp(e, "jats"))
         return INGEST_XML;
     if (!strcasecmp(e, "txt") || !strcasecmp(e, "md") || !strcasecmp(e, "markdown") || !strcasecmp(e, "text") ||
         !strcasecmp(e, "rst"))
         return INGEST_TEXT;
-    if (starts_ci(p + s, n - s, "<?xml")) return looks_html(p, n) && !memmem(p, lim, "xhtml", 5) ? INGEST_HTML : INGEST_XML;
+    for (size_t i = 0; i + 5 <= lim; i++)   /* %PDF- may follow junk bytes, as PDF readers accept */
+        if (!memcmp(p + i, "%PDF-", 5)) return INGEST_PDF;
+    if (starts_ci(p + s, n - s, "<?xml")) return looks_html(p, n) ? INGEST_HTML : INGEST_XML;
     if (looks_html(p + s, n - s)) return INGEST_HTML;
     if (n - s > 1 && p[s] == '<' && (isalpha(p[s + 1]) || p[s + 1] == '!')) return INGEST_XML;
     return INGEST_TEXT;
@@ -191,17 +192,31 @@ static int extract_path(const char *path, const ingest_opts *o, ingest_para_fn f
     struct stat st;
     if (stat(path, &st) != 0) return lj_errf(err, errlen, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) return lj_errf(err, errlen, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode)) return lj_errf(err, errlen, "%s: not a regular file", path);
     if (o->max_bytes && (size_t)st.st_size > o->max_bytes)
         return lj_errf(err, errlen, "%s: %lld bytes exceeds the limit of %zu", path, (long long)st.st_size, o->max_bytes);
     ingest_init();
-    /* Large XML is streamed from the file instead of read into memory. */
-    if (o->format == INGEST_XML || o->format == INGEST_AUTO) {
+    /* PDF is opened by poppler from the file (it reads what it needs); large XML is streamed from
+     * the file; everything else is read into memory. */
+    if (o->format == INGEST_PDF || o->format == INGEST_XML || o->format == INGEST_AUTO) {
         FILE *fp = fopen(path, "rb");
         if (!fp) return lj_errf(err, errlen, "%s: %s", path, strerror(errno));
         unsigned char head[4096];
         size_t hn = fread(head, 1, sizeof head, fp);
         fclose(fp);
         ingest_format f = o->format != INGEST_AUTO ? o->format : detect(path, head, hn);
+        if (f == INGEST_PDF) {
+#ifdef LONGJAM_HAVE_POPPLER
+            ib b;
+            ib_init(&b, IB_COLLAPSE);
+            b.sink = fn; b.sink_ctx = ctx;
+            if (ingest_pdf_file(path, o, &b, err, errlen) != 0) {
+                ib_free(&b);
+                return lj_err_prefix(err, errlen, "%s", path);
+            }
+            return finish(path, f, &b, out, err, errlen);
+#endif
+        }
         if (f == INGEST_XML && st.st_size > (1 << 24)) {
 #ifdef LONGJAM_HAVE_LIBXML2
             ib b;

@@ -47,6 +47,7 @@ int ib_finish(ib *b, lj_doc *d);
 /* Format readers: fill the builder; return 0 or -1 with err (without the path prefix). */
 int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                char *err, size_t errlen);
+int ingest_pdf_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen);
 int ingest_xml(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b,
                char *err, size_t errlen);
 int ingest_xml_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen);
@@ -57,8 +58,10 @@ int ingest_text(const char *name, const void *data, size_t len, const ingest_opt
 
 /* PDF reading order (pdf_layout.c). A glyph box, laid out as poppler's PopplerRectangle. */
 typedef struct ingest_rect { double x1, y1, x2, y2; } ingest_rect;
-/* Receives one line in reading order; returns false to stop (out of memory). */
-typedef bool (*pdf_line_fn)(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1);
+/* Receives one line in reading order with its box and its typical glyph height (median over its
+ * words: a proxy of the font size that superscripts do not move); returns false to stop (OOM). */
+typedef bool (*pdf_line_fn)(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1,
+                            double size);
 /* Orders a page's text (poppler_page_get_text) into lines from its glyph boxes (one per character,
  * nr of them). Returns false on out of memory. */
 bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line_fn emit, void *ctx);

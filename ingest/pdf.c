@@ -6,15 +6,17 @@
  *   - it is a page number ("12", "xii", "Page 3", "3 of 10", "- 4 -"), or
  *   - the same text (digits folded, case folded) sits at the same height (within 2% of the page)
  *     on at least 40% of the pages (at least 3; pages-1 for 3-4 page documents).
- * Paragraphs: a break between consecutive lines when the vertical gap exceeds 0.6 line heights,
+ * Paragraphs: a break between consecutive lines when the type size changes by more than 15%, when
+ *   the vertical gap exceeds 0.6 line heights,
  *   when the next line is indented by more than 0.8 line heights (first-line indent), or when the
- *   line ends a sentence well short of its column's right edge. A column or page change alone
- *   does not break a paragraph.
+ *   line ends a sentence short of its column's right edge (by 1 line height in justified text,
+ *   3 in ragged text). A column or page change alone does not break a paragraph.
  * De-hyphenation: a line ending in letter + '-' followed by a line starting with a lower-case letter
  *   is joined. The hyphen is dropped when the joined word occurs elsewhere in the document; kept when
  *   the hyphenated form occurs elsewhere, or when both halves occur elsewhere as words (a compound such
  *   as "well-known"); otherwise dropped (typesetters' hyphenation of a word, as "hyphen-ated"). */
 #ifdef LONGJAM_HAVE_POPPLER
+#define _GNU_SOURCE   /* realpath */
 #include "ingest/internal.h"
 
 #include "common/error.h"
@@ -40,6 +42,7 @@ typedef struct line {
     int page;
     size_t off, len;          /* bytes in the shared text arena */
     double x0, y0, x1, y1;    /* box in page points, y downwards */
+    double size;              /* typical glyph height (font size proxy) */
     bool removed, geom;
 } line;
 
@@ -49,7 +52,7 @@ typedef struct lines {
 } lines;
 
 static bool lines_add(lines *L, int page, const char *s, size_t n, double x0, double y0, double x1, double y1,
-                      bool geom) {
+                      double size, bool geom) {
     if (L->n == L->cap) {
         size_t c = L->cap ? L->cap * 2 : 256;
         line *v = realloc(L->v, c * sizeof *v);
@@ -65,7 +68,7 @@ static bool lines_add(lines *L, int page, const char *s, size_t n, double x0, do
     }
     memcpy(L->arena + L->alen, s, n);
     L->arena[L->alen + n] = 0;
-    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, false, geom};
+    L->v[L->n++] = (line){page, L->alen, n, x0, y0, x1, y1, size, false, geom};
     L->alen += n + 1;
     return true;
 }
@@ -74,9 +77,9 @@ static const char *ltext(const lines *L, const line *l) { return L->arena + l->o
 
 typedef struct emit_ctx { lines *L; int page; } emit_ctx;
 
-static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1) {
+static bool emit_line(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1, double size) {
     emit_ctx *e = ctx;
-    return lines_add(e->L, e->page, s, n, x0, y0, x1, y1, true);
+    return lines_add(e->L, e->page, s, n, x0, y0, x1, y1, size, true);
 }
 
 _Static_assert(sizeof(PopplerRectangle) == sizeof(ingest_rect), "PopplerRectangle layout");
@@ -105,7 +108,8 @@ static bool page_lines(lines *L, int pageno, const char *text, PopplerRectangle 
             while (s < n && (ls[s] == ' ' || ls[s] == '\t')) s++;
             if (n > s) {
                 bool g = geom && isfinite(x0);
-                if (!lines_add(L, pageno, ls + s, n - s, g ? x0 : 0, g ? y0 : 0, g ? x1 : 0, g ? y1 : 0, g))
+                if (!lines_add(L, pageno, ls + s, n - s, g ? x0 : 0, g ? y0 : 0, g ? x1 : 0, g ? y1 : 0,
+                               g ? y1 - y0 : 0, g))
                     return false;
             }
             if (c == 0) break;
@@ -179,6 +183,27 @@ static bool is_page_number(const char *key) {
     return false;
 }
 
+/* The number at the start or the end of a line ("4 Chapter...", "...Introduction 4"). */
+static bool page_number_in(const char *s, size_t n, long *num) {
+    size_t e = n;
+    while (e && (s[e - 1] == ' ')) e--;
+    size_t b = e;
+    while (b && s[b - 1] >= '0' && s[b - 1] <= '9') b--;
+    if (b < e && e - b <= 5 && (b == 0 || s[b - 1] == ' ')) { *num = strtol(s + b, NULL, 10); return true; }
+    size_t i = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i > 0 && i <= 5 && i < n && s[i] == ' ') { *num = strtol(s, NULL, 10); return true; }
+    return false;
+}
+
+typedef struct cref { const char *key; size_t c; } cref;
+
+static int cmp_cref(const void *a, const void *b) {
+    const cref *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->c > y->c) - (x->c < y->c);
+}
+
 static void remove_furniture(lines *L, int npages, const double *page_h) {
     if (npages < 2) return;
     /* the candidates: per page, the two top-most and two bottom-most lines by position */
@@ -215,18 +240,40 @@ static void remove_furniture(lines *L, int npages, const double *page_h) {
     int need = npages <= 4 ? (npages - 1 > 2 ? npages - 1 : 2) : (int)ceil(0.4 * npages);
     if (need < 2) need = 2;
     if (npages > 4 && need < 3) need = 3;
-    for (size_t c = 0; c < ncand; c++) {
-        line *l = &L->v[cand[c]];
-        if (is_page_number(keys[c])) { l->removed = true; continue; }
-        double h = page_h[l->page - 1] > 0 ? page_h[l->page - 1] : 792;
-        int pages = 0, lastpage = -1;
-        for (size_t d = 0; d < ncand; d++) {
-            const line *m = &L->v[cand[d]];
-            if (m->page == lastpage) continue;
-            if (fabs(m->y0 - l->y0) <= 0.02 * h && !strcmp(keys[c], keys[d])) { pages++; lastpage = m->page; }
+    /* group the candidates by key, so that each is compared only with its look-alikes */
+    cref *ord = malloc(sizeof *ord * (ncand + 1));
+    if (!ord) { free(cand); free(keys); return; }
+    for (size_t c = 0; c < ncand; c++) ord[c] = (cref){keys[c], c};
+    qsort(ord, ncand, sizeof *ord, cmp_cref);
+    for (size_t gs = 0; gs < ncand;) {
+        size_t ge = gs + 1;
+        while (ge < ncand && !strcmp(ord[ge].key, ord[gs].key)) ge++;
+        for (size_t a = gs; a < ge; a++) {
+            size_t c = ord[a].c;
+            line *l = &L->v[cand[c]];
+            if (is_page_number(keys[c])) { l->removed = true; continue; }
+            double h = page_h[l->page - 1] > 0 ? page_h[l->page - 1] : 792;
+            int pages = 0, lastpage = -1;
+            for (size_t b2 = gs; b2 < ge; b2++) {   /* sorted by candidate index, so by page */
+                const line *m = &L->v[cand[ord[b2].c]];
+                if (m->page == lastpage) continue;
+                if (fabs(m->y0 - l->y0) <= 0.02 * h) { pages++; lastpage = m->page; }
+            }
+            if (pages >= need) { l->removed = true; continue; }
+            /* a running head that carries the page number ("Chapter 1: Introduction 4"): the same
+             * text at the same height on another page, with its number moving with the page */
+            long num;
+            if (!page_number_in(ltext(L, l), l->len, &num)) continue;
+            for (size_t b2 = gs; b2 < ge; b2++) {
+                const line *m = &L->v[cand[ord[b2].c]];
+                long mn;
+                if (m->page == l->page || fabs(m->y0 - l->y0) > 0.02 * h) continue;
+                if (page_number_in(ltext(L, m), m->len, &mn) && mn - m->page == num - l->page) { l->removed = true; break; }
+            }
         }
-        if (pages >= need) l->removed = true;
+        gs = ge;
     }
+    free(ord);
     free(cand);
     free(keys);
 }
@@ -389,27 +436,49 @@ static bool drop_hyphen(const char *a, size_t an, const char *b, size_t bn, cons
     return true;
 }
 
+static int open_error(GError *gerr, char *err, size_t errlen) {
+    int rc;
+    if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
+        rc = lj_errf(err, errlen, "encrypted PDF: a password is required");
+    else
+        rc = lj_errf(err, errlen, "damaged or unreadable PDF: %s", gerr && gerr->message ? gerr->message : "cannot open");
+    if (gerr) g_error_free(gerr);
+    return rc;
+}
+
+static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char *err, size_t errlen);
+
 int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b, char *err,
                size_t errlen) {
     GError *gerr = NULL;
     GBytes *bytes = g_bytes_new_static(data, len);
     PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
-    if (!doc) {
-        int rc;
-        if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
-            rc = lj_errf(err, errlen, "encrypted PDF: a password is required");
-        else
-            rc = lj_errf(err, errlen, "damaged or unreadable PDF: %s", gerr && gerr->message ? gerr->message : "cannot open");
+    int rc = doc ? pdf_document(doc, o, b, err, errlen) : open_error(gerr, err, errlen);
+    if (doc) g_object_unref(doc);
+    g_bytes_unref(bytes);
+    return rc;
+}
+
+int ingest_pdf_file(const char *path, const ingest_opts *o, ib *b, char *err, size_t errlen) {
+    GError *gerr = NULL;
+    char *abs = realpath(path, NULL);
+    char *uri = abs ? g_filename_to_uri(abs, NULL, &gerr) : NULL;
+    free(abs);
+    if (!uri) {
         if (gerr) g_error_free(gerr);
-        g_bytes_unref(bytes);
-        return rc;
+        return lj_errf(err, errlen, "cannot make a file URI of the path");
     }
+    PopplerDocument *doc = poppler_document_new_from_file(uri, NULL, &gerr);
+    g_free(uri);
+    int rc = doc ? pdf_document(doc, o, b, err, errlen) : open_error(gerr, err, errlen);
+    if (doc) g_object_unref(doc);
+    return rc;
+}
+
+/* The text of an open document into the builder (the caller keeps and releases doc). */
+static int pdf_document(PopplerDocument *doc, const ingest_opts *o, ib *b, char *err, size_t errlen) {
     int npages = poppler_document_get_n_pages(doc);
-    if (npages <= 0) {
-        g_object_unref(doc);
-        g_bytes_unref(bytes);
-        return lj_errf(err, errlen, "PDF has no pages");
-    }
+    if (npages <= 0) return lj_errf(err, errlen, "PDF has no pages");
     lines L = {0};
     double *page_h = calloc((size_t)npages, sizeof *page_h);
     int images = 0, empty_pages = 0, bad_pages = 0;
@@ -436,8 +505,6 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
         g_free(text);
         g_object_unref(page);
     }
-    g_object_unref(doc);
-    g_bytes_unref(bytes);
     if (oom) { free(L.v); free(L.arena); free(page_h); return lj_errf(err, errlen, "out of memory"); }
     if (L.n == 0) {
         free(L.v); free(L.arena); free(page_h);
@@ -475,6 +542,19 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
         i = j;
     }
 
+    /* justified text: consecutive lines of a column share their right edge; then a line that ends
+     * a line height short of the edge already ends its paragraph (ragged text needs 3) */
+    size_t pairs = 0, flush = 0;
+    for (size_t i = 0; i + 1 < L.n; i++) {
+        const line *a = &L.v[i], *c = &L.v[i + 1];
+        if (!a->geom || !c->geom || a->page != c->page || a->removed || c->removed) continue;
+        double h = lh[a->page - 1] > 0 ? lh[a->page - 1] : 12;
+        if (fabs(a->x0 - c->x0) > h || c->y0 < a->y0) continue;
+        pairs++;
+        flush += fabs(a->x1 - c->x1) < 0.3 * h;
+    }
+    double short_by = pairs >= 10 && flush * 2 >= pairs ? 1.0 : 3.0;
+
     int cur_page = 0;
     const line *prev = NULL;
     for (size_t i = 0; i < L.n && !oom; i++) {
@@ -491,7 +571,11 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
             double h = lh[l->page - 1] > 0 ? lh[l->page - 1] : 12;
             bool same_col = prev->page == l->page && prev->geom && l->geom && l->y0 > prev->y0 - 0.5 * h &&
                             fabs(l->x0 - prev->x0) < 0.3 * (prev->x1 - prev->x0 + h);
-            if (same_col) {
+            /* a change of type size starts a new block (headings, captions, footnotes) */
+            bool resized = prev->geom && l->geom && prev->size > 0 && l->size > 0 &&
+                           fabs(prev->size - l->size) > 0.15 * fmax(prev->size, l->size);
+            if (resized) brk = true;
+            else if (same_col) {
                 double gap = l->y0 - prev->y1;
                 if (gap > 0.6 * h) brk = true;
                 else if (l->x0 > prev->x0 + 0.8 * h && ends_sentence(ps, prev->len)) brk = true;
@@ -504,7 +588,7 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
                     }
                     /* a short line ends its paragraph when it finishes a sentence or the next
                      * line starts like a new one (headings have no final stop) */
-                    if (prev->x1 < right - 3 * h && (ends_sentence(ps, prev->len) || starts_block(s, l->len))) brk = true;
+                    if (prev->x1 < right - short_by * h && (ends_sentence(ps, prev->len) || starts_block(s, l->len))) brk = true;
                 }
             } else if (ends_sentence(ps, prev->len)) {
                 /* column or page change: break only after a short, finished line */
@@ -513,7 +597,7 @@ int ingest_pdf(const char *name, const void *data, size_t len, const ingest_opts
                     const line *m = &L.v[k];
                     if (m->page == prev->page && m->geom && fabs(m->x0 - prev->x0) < 2 * h && m->x1 > right) right = m->x1;
                 }
-                if (prev->x1 < right - 3 * h || !prev->geom) brk = true;
+                if (prev->x1 < right - short_by * h || !prev->geom) brk = true;
             }
             if (brk) ib_break(b);
             else {

@@ -2,7 +2,7 @@
  *
  * poppler's own flow order merges lines of adjacent columns when their baselines align, so the
  * order is rebuilt here: glyphs → words (split at spaces and at jumps between glyph boxes) → rows
- * (words whose vertical centres agree) → fragments (runs of a row without a gap wider than one line
+ * (words whose vertical centres agree) → fragments (runs of a row without a gap wider than 0.8 line
  * height) → XY-cut: a region is split at its widest empty vertical strip (a column gutter) when
  * both sides hold at least two fragments and a tenth of the width, preferred unless a horizontal
  * gap is more than twice as wide; else at its widest empty horizontal strip; a region that cannot
@@ -72,7 +72,20 @@ static void emit_leaf(lay *L, size_t *idx, size_t n) {
         b.x1 = fmax(b.x1, f->b.x1); b.y1 = fmax(b.y1, f->b.y1);
     }
     s[o] = 0;
-    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1)) L->fail = true;
+    /* median word height of the line (insertion sort: lines hold few words) */
+    double hs[64];
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        const frag *f = &L->f[idx[i]];
+        for (size_t k = 0; k < f->nw && nh < 64; k++) {
+            double h = L->w[f->w0 + k].b.y1 - L->w[f->w0 + k].b.y0;
+            size_t j = nh++;
+            while (j > 0 && hs[j - 1] > h) { hs[j] = hs[j - 1]; j--; }
+            hs[j] = h;
+        }
+    }
+    double size = nh ? hs[nh / 2] : b.y1 - b.y0;
+    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1, size)) L->fail = true;
     free(s);
 }
 
@@ -162,7 +175,7 @@ bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line
             if (degenerate && !space) { /* glyph without a box: attach to the current word if any */ }
         } else {
             double h = q->y2 - q->y1;
-            bool jump = in && (q->x1 < cur.b.x1 - h * 0.5 || q->x1 > cur.b.x1 + h * 0.6 ||
+            bool jump = in && (q->x1 < cur.b.x1 - h * 1.5 || q->x1 > cur.b.x1 + h * 0.6 ||
                                fabs((q->y1 + q->y2) - (cur.b.y0 + cur.b.y1)) > h);
             if (in && jump) { L.w[L.nw++] = cur; in = false; }
             if (!in) { cur.off = i; cur.len = 0; cur.b = (box){q->x1, q->y1, q->x2, q->y2}; in = true; }
@@ -196,7 +209,7 @@ bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line
         qsort(L.w + a, b - a, sizeof *L.w, cmp_x);
         size_t s = a;
         for (size_t j = a + 1; j <= b; j++) {
-            if (j == b || L.w[j].b.x0 - L.w[j - 1].b.x1 > 1.0 * L.h) {
+            if (j == b || L.w[j].b.x0 - L.w[j - 1].b.x1 > 0.8 * L.h) {
                 frag f = {L.w[s].b, s, j - s};
                 for (size_t m = s; m < j; m++) {
                     f.b.x0 = fmin(f.b.x0, L.w[m].b.x0); f.b.y0 = fmin(f.b.y0, L.w[m].b.y0);

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,41 @@ static bool declares_latin1(const char *p, size_t n) {
     return false;
 }
 
+/* UTF-16 with a byte order mark → UTF-8 (unpaired surrogates become U+FFFD). Caller frees. */
+static char *utf16_to_utf8(const unsigned char *p, size_t n, bool be, size_t *outlen, size_t *bad) {
+    char *o = malloc(n / 2 * 3 + 4);
+    if (!o) return NULL;
+    size_t k = 0;
+    *bad = 0;
+    for (size_t i = 2; i + 1 < n; i += 2) {
+        uint32_t u = be ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
+        if (u >= 0xD800 && u < 0xDC00 && i + 3 < n) {
+            uint32_t v = be ? (uint32_t)(p[i + 2] << 8 | p[i + 3]) : (uint32_t)(p[i + 3] << 8 | p[i + 2]);
+            if (v >= 0xDC00 && v < 0xE000) { u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00); i += 2; }
+        }
+        if (u >= 0xD800 && u < 0xE000) { u = 0xFFFD; (*bad)++; }
+        if (u < 0x80) o[k++] = (char)u;
+        else if (u < 0x800) { o[k++] = (char)(0xC0 | u >> 6); o[k++] = (char)(0x80 | (u & 0x3F)); }
+        else if (u < 0x10000) { o[k++] = (char)(0xE0 | u >> 12); o[k++] = (char)(0x80 | (u >> 6 & 0x3F)); o[k++] = (char)(0x80 | (u & 0x3F)); }
+        else { o[k++] = (char)(0xF0 | u >> 18); o[k++] = (char)(0x80 | (u >> 12 & 0x3F)); o[k++] = (char)(0x80 | (u >> 6 & 0x3F)); o[k++] = (char)(0x80 | (u & 0x3F)); }
+    }
+    o[k] = 0;
+    *outlen = k;
+    return o;
+}
+
 int ingest_text(const char *name, const void *data, size_t len, const ingest_opts *o, ib *b, char *err,
                 size_t errlen) {
     const unsigned char *p = data;
+    if (len >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) {
+        size_t n, bad;
+        char *u = utf16_to_utf8(p, len, p[0] == 0xFE, &n, &bad);
+        if (!u) return lj_errf(err, errlen, "out of memory");
+        ib_warn(b, "UTF-16%s text converted to UTF-8%s", p[0] == 0xFE ? "BE" : "LE", bad ? " (unpaired surrogates replaced)" : "");
+        int rc = ingest_text(name, u, n, o, b, err, errlen);
+        free(u);
+        return rc;
+    }
     size_t nul = 0, bad = 0, multi = 0, first_bad = 0;
     for (size_t i = 0; i < len;) {
         if (p[i] == 0) nul++;
@@ -47,7 +80,12 @@ int ingest_text(const char *name, const void *data, size_t len, const ingest_opt
         if (k > 1) multi++;
         i += k;
     }
-    if (len > 0 && nul * 100 > len) return lj_errf(err, errlen, "binary data (%zu NUL bytes), not text", nul);
+    /* control bytes other than tab, newline, carriage return and form feed do not occur in text */
+    size_t ctrl = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f') || p[i] == 0x7F) ctrl++;
+    if (len > 0 && ctrl * 100 > len)
+        return lj_errf(err, errlen, "binary data (%zu control bytes, %zu NUL), not text", ctrl, nul);
     char *conv = NULL;
     const char *txt = data;
     size_t n = len;

@@ -39,7 +39,7 @@ typedef struct rule { const char *name; unsigned flags; } rule;
 /* ---- per-schema element tables ------------------------------------------------------------ */
 
 static const rule jats_rules[] = {
-    {"front", F_HIDE | F_BLOCK}, {"article-title", F_SHOW | F_BLOCK}, {"subtitle", F_SHOW | F_BLOCK},
+    {"front", F_HIDE | F_BLOCK}, {"front-stub", F_HIDE | F_BLOCK}, {"article-title", F_SHOW | F_BLOCK}, {"subtitle", F_SHOW | F_BLOCK},
     {"abstract", F_SHOW | F_BLOCK}, {"trans-abstract", F_SHOW | F_BLOCK},
     {"alt-title", F_SKIP}, {"object-id", F_SKIP}, {"graphic", F_SKIP}, {"inline-graphic", F_SKIP},
     {"media", F_SKIP}, {"tex-math", F_SKIP}, {"processing-meta", F_SKIP}, {"custom-meta-group", F_SKIP},
@@ -439,6 +439,18 @@ static int run_reader(const char *name, xmlTextReaderPtr r, size_t insize, const
         case XML_READER_TYPE_END_ELEMENT:
             el_end(&s);
             break;
+        case XML_READER_TYPE_ENTITY_REFERENCE: {
+            /* an entity the (unloaded) DTD would define: HTML's names (nbsp, mdash, ...) are what
+             * JATS, DocBook and XHTML use, so they are read as such; others are dropped */
+            const char *en = (const char *)xmlTextReaderConstName(r);
+            const htmlEntityDesc *ed = en ? htmlEntityLookup((const xmlChar *)en) : NULL;
+            if (ed) {
+                char u[8];
+                int k = xmlCopyCharMultiByte((xmlChar *)u, (int)ed->value);
+                if (k > 0) emit_text(&s, u, (size_t)k);
+            }
+            break;
+        }
         case XML_READER_TYPE_TEXT:
         case XML_READER_TYPE_CDATA:
         case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
@@ -462,7 +474,8 @@ done:
                        b->limit);
     if (b->oom) return lj_errf(err, errlen, "out of memory");
     if (ret < 0 || x.fatal) {
-        if (x.msg[0] && (strstr(x.msg, "ntity") || strstr(x.msg, "amplification") || strstr(x.msg, "loop")))
+        if (x.msg[0] && (strstr(x.msg, "amplification") || strstr(x.msg, "loop") || strstr(x.msg, "xceeded") ||
+                         strstr(x.msg, "Maximum entity")))
             return lj_errf(err, errlen, "XML refused at line %d: entity expansion refused (billion-laughs protection): %s",
                            x.line, x.msg);
         return lj_errf(err, errlen, "malformed XML at line %d: %s", x.line, x.msg[0] ? x.msg : "parse error");

@@ -23,3 +23,9 @@ set_tests_properties(tokenizer_misc PROPERTIES ENVIRONMENT "LJ_FIXTURES=${LJ_FIX
 
 add_test(NAME tokenizer_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_cli.sh ${LJ_LONGJAM} ${LJ_FIXTURES})
 set_tests_properties(tokenizer_cli PROPERTIES SKIP_RETURN_CODE 77)
+
+add_test(NAME tokenizer_prompt COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_prompt.sh ${LJ_LONGJAM} ${LJ_FIXTURES})
+set_tests_properties(tokenizer_prompt PROPERTIES SKIP_RETURN_CODE 77)
+
+lj_test_program(tokenizer_regex_par SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer_regex_par.c LIBS lj_engine)
+add_test(NAME tokenizer_regex_par COMMAND tokenizer_regex_par)

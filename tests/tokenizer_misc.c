@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "common/error.h"
 #include "engine/chat.h"
@@ -137,6 +138,60 @@ static void check_garbage(lj_tokenizer *t, const char *name) {
     }
 }
 
+/* Several threads encoding at once through one tokenizer (shared word cache) get the ids of a
+ * lone thread. */
+typedef struct conc_job { const lj_tokenizer *t; const char *text; size_t len; const int32_t *want; size_t n; int ok; } conc_job;
+static void *conc_run(void *arg) {
+    conc_job *j = arg;
+    j->ok = 1;
+    for (int r = 0; r < 3; r++) {
+        /* lines one by one (short texts), then the whole text */
+        size_t pos = 0, k = 0;
+        while (pos < j->len) {
+            const char *nl = memchr(j->text + pos, '\n', j->len - pos);
+            size_t end = nl ? (size_t)(nl - j->text) + 1 : j->len;
+            int32_t *ids; size_t n; char err[LJ_ERRLEN];
+            if (tok_encode(j->t, j->text + pos, end - pos, 0, &ids, &n, err, sizeof err)) { j->ok = 0; return NULL; }
+            if (k + n > j->n || memcmp(ids, j->want + k, n * sizeof *ids)) j->ok = 0;
+            k += n;
+            free(ids);
+            pos = end;
+        }
+    }
+    return NULL;
+}
+
+static void check_concurrent(const lj_tokenizer *t) {
+    static const char *words[] = {"the ", "license ", "Software ", "free ", "123 ", "é ", "日本 ", "\n", "copy, ", "distribute. "};
+    size_t len = 0, cap = 1 << 17;
+    char *text = malloc(cap);
+    uint32_t r = 7;
+    while (1) {
+        r = r * 1103515245u + 12345u;
+        const char *w = words[(r >> 16) % 10];
+        size_t l = strlen(w);
+        if (len + l >= cap) break;
+        memcpy(text + len, w, l); len += l;
+    }
+    /* reference: the same lines, one thread */
+    int32_t *want = NULL; size_t nw = 0, pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) + 1 : len;
+        int32_t *ids; size_t n; char err[LJ_ERRLEN];
+        if (tok_encode(t, text + pos, end - pos, 0, &ids, &n, err, sizeof err)) { CHECKF(0, "%s", err); free(text); free(want); return; }
+        want = realloc(want, (nw + n + 1) * sizeof *want);
+        memcpy(want + nw, ids, n * sizeof *ids); nw += n;
+        free(ids);
+        pos = end;
+    }
+    conc_job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) { jobs[i] = (conc_job){t, text, len, want, nw, 0}; pthread_create(&th[i], NULL, conc_run, &jobs[i]); }
+    for (int i = 0; i < 4; i++) { pthread_join(th[i], NULL); CHECKF(jobs[i].ok, "thread %d got other ids", i); }
+    free(text); free(want);
+}
+
 static void check_chat(lj_tokenizer *jamba) {
     char *s; size_t n; char err[LJ_ERRLEN];
     lj_chat_message m1[] = {{"system", "You are helpful."}, {"user", "Hi there"}};
@@ -186,6 +241,7 @@ int main(int argc, char **argv) {
         CHECKF(rc == 0, "%s", err);
         if (rc) continue;
         if (i == 0) check_utf8(t);
+        if (i < 2) check_concurrent(t);
         check_garbage(t, names[i]);
         CHECK(tok_id_to_token(t, -1) == NULL && tok_id_to_token(t, (int32_t)tok_vocab_size(t)) == NULL);
         tok_free(t);

@@ -71,6 +71,8 @@ def texts():
         # unknown characters for the small vocabularies
         "\U0001d54f\U0001d560\U0001d55a \U00010348 \u2603 \u16a0\u16a2\u16a6",
         "mixed Latin кириллица 漢字 123 !!! ???",
+        # numbers beyond ASCII digits (Digits splits on every Unicode number: Nd, Nl, No)
+        "x² + y³ = ½ ⅓ ٣٤٥ ४२ Ⅻ ① 〇 ⓐⓑ",
     ]
     return t
 

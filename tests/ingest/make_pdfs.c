@@ -9,7 +9,8 @@
  *   "extra-|ordinary"  (the joined word occurs elsewhere → expected "extraordinary"),
  *   "well-|known"      (the hyphenated compound occurs elsewhere → expected "well-known"),
  *   "hyphen-|ation"    (no evidence, halves are not words → expected "hyphenation"),
- * and the ligature U+FB01 "ﬁ" in "ﬁnal" and "efﬁcient" (expected "final", "efficient"). */
+ * the ligature U+FB01 "ﬁ" in "ﬁnal" and "efﬁcient" (expected "final", "efficient"), and a section
+ * heading in a larger size that fills its line (a paragraph of its own). */
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #define PAGE_W 612.0
 #define PAGE_H 792.0
 #define MARGIN 72.0
-#define GUTTER 24.0
+#define GUTTER 12.0   /* tight, like LaTeX twocolumn (\columnsep 10pt) */
 #define FONT 11.0
 #define LEAD 14.0
 #define TOP 100.0
@@ -125,7 +126,7 @@ static void draw_line(cursor *c, const char *s, int justify) {
 /* Greedy line breaking of one paragraph; '|' forces "part-" at the end of a line. */
 static void draw_para(cursor *c, const char *src) {
     double width = (PAGE_W - 2 * MARGIN - GUTTER) / 2;
-    char line[1024] = "";
+    char line[1400] = "";
     const char *p = src;
     while (*p) {
         const char *e = p;
@@ -138,13 +139,13 @@ static void draw_para(cursor *c, const char *src) {
         if (bar) {
             /* forced hyphenation: finish this line with "part-", start the next with the rest */
             *bar = 0;
-            char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s%s%s-", line, line[0] ? " " : "", word);
+            char tmp[1400];
+            snprintf(tmp, sizeof tmp, "%.1200s%s%s-", line, line[0] ? " " : "", word);
             draw_line(c, tmp, 0);
             snprintf(line, sizeof line, "%s", bar + 1);
         } else {
-            char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s%s%s", line, line[0] ? " " : "", word);
+            char tmp[1400];
+            snprintf(tmp, sizeof tmp, "%.1200s%s%s", line, line[0] ? " " : "", word);
             cairo_text_extents_t ext;
             cairo_text_extents(c->cr, tmp, &ext);
             if (ext.x_advance > width && line[0]) {
@@ -223,6 +224,15 @@ int main(int argc, char **argv) {
         int page_before = c.page;
         /* stop before a paragraph that would spill onto page NPAGES+1: estimate by drawing height */
         if (c.page == NPAGES && c.col == 1 && c.y > BOTTOM - 10 * LEAD) break;
+        if (p == 12) {
+            /* a section heading set in a larger size, justified to the full column width and
+             * followed at the normal leading: only the change of type size separates it */
+            const char *head = "Method and results for columns";
+            cairo_set_font_size(cr, 13);
+            draw_line(&c, head, 1);
+            cairo_set_font_size(cr, FONT);
+            fprintf(exp, "\n\n%s", head);
+        }
         draw_para(&c, src);
         (void)page_before;
         expected_of(src, want, sizeof want);

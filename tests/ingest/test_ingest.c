@@ -69,6 +69,22 @@ static void test_xml(void) {
     expect_text("page.html", &o,
                 "Main Heading\n\nA paragraph with bold and a link.\n\nSecond paragraph\n\nafter a break.\n\nc1 | c2");
     expect_text("generic.xml", &o, "Foo\n\nBar\n\nSome mixed content here.");
+
+    /* entities of an unloaded DTD (JATS uses HTML's names): read as HTML defines them */
+    const char ent[] = "<?xml version=\"1.0\"?>\n<!DOCTYPE article PUBLIC \"-//NLM//DTD JATS (Z39.96) Journal "
+                       "Archiving and Interchange DTD v1.2 20190208//EN\" \"JATS-archivearticle1.dtd\">\n"
+                       "<article article-type=\"x\"><body><p>a&nbsp;b&mdash;c &amp; d&#x2014;e</p></body></article>\n";
+    lj_doc d;
+    char err[LJ_ERRLEN];
+    CHECK(ingest_extract_mem("ent.xml", ent, sizeof ent - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(d.text && !strcmp(d.text, "a b\xe2\x80\x94" "c & d\xe2\x80\x94" "e"), "got '%s'", d.text ? d.text : "");
+    ingest_doc_free(&d);
+    /* XHTML goes to the HTML parser */
+    const char xh[] = "<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>T</title></head>"
+                      "<body><nav>menu</nav><p>x&nbsp;y</p></body></html>\n";
+    CHECK(ingest_extract_mem("page.xhtml", xh, sizeof xh - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(d.text && !strcmp(d.text, "x y") && d.format == INGEST_HTML, "got '%s'", d.text ? d.text : "");
+    ingest_doc_free(&d);
 }
 
 static void test_hostile_xml(void) {
@@ -111,6 +127,11 @@ static void test_text(void) {
     memset(bin, 0, sizeof bin);
     memcpy(bin, "abc", 3);
     expect_error("blob.txt", bin, sizeof bin, "binary");
+
+    const char u16[] = "\xff\xfe" "c\0a\0f\0\xe9\0 \0=\xd8\x00\xde\n\0";   /* "café 😀\n", UTF-16LE */
+    CHECK(ingest_extract_mem("u16.txt", u16, sizeof u16 - 1, NULL, &d, err, sizeof err) == 0);
+    CHECKF(!strcmp(d.text, "caf\xc3\xa9 \xf0\x9f\x98\x80"), "got '%s'", d.text);
+    ingest_doc_free(&d);
 
     const char md[] = "# Title\n\nSome *markdown* text\nwrapped.\n\r\n- item\n";
     CHECK(ingest_extract_mem("a.md", md, sizeof md - 1, NULL, &d, err, sizeof err) == 0);
@@ -219,9 +240,12 @@ static void test_windows_tokenizer(void) {
         return;
     }
     lj_doc d;
-    CHECK(ingest_extract(path_of("jats.xml"), NULL, &d, err, sizeof err) == 0);
-    ingest_window *w;
-    size_t nw;
+    const char text[] = "Streaming Extraction of Structured Text\n\nWe extract text from documents & windows.\n\n"
+                        "First paragraph with a citation [1] inline, and a second clause that makes it longer "
+                        "than one window of sixteen tokens. Second sentence.\n\nÉtude naïve — café.\n";
+    CHECK(ingest_extract_mem("tok.txt", text, sizeof text - 1, NULL, &d, err, sizeof err) == 0);
+    ingest_window *w = NULL;
+    size_t nw = 0;
     CHECK(ingest_windows(&d, ingest_count_tok, t, 16, 4, &w, &nw, err, sizeof err) == 0);
     CHECK(nw > 3);
     for (size_t i = 0; i < nw; i++) {
@@ -231,7 +255,7 @@ static void test_windows_tokenizer(void) {
         CHECKF(n == w[i].ntokens && n <= 16, "window %zu: %zu vs %zu", i, n, w[i].ntokens);
         free(ids);
     }
-    CHECK(w[nw - 1].byte_end == d.len);
+    CHECK(nw && w[nw - 1].byte_end == d.len);
     free(w);
     ingest_doc_free(&d);
     tok_free(t);
