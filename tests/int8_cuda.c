@@ -18,6 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef LONGJAM_HAVE_CUDA
+int main(void) {
+    fprintf(stderr, "SKIP: built without the CUDA backend\n");
+    return TEST_SKIP;
+}
+#else
 #define E 8
 #define H 256
 #define I 512
@@ -79,10 +85,6 @@ static int run(lj_backend *b, const dev_moe *d, const float *x, size_t T, float 
 
 int main(void) {
     char err[LJ_ERRLEN];
-#ifndef LONGJAM_HAVE_CUDA
-    fprintf(stderr, "SKIP: built without the CUDA backend\n");
-    return TEST_SKIP;
-#else
     lj_backend *probe;
     if (lj_backend_cuda_new(0, &probe, err, sizeof err)) { fprintf(stderr, "SKIP: %s\n", err); return TEST_SKIP; }
     probe->destroy(probe);
@@ -131,5 +133,5 @@ int main(void) {
     dev_free(cpu, &dc);
     cpu->destroy(cpu);
     return test_finish("int8_cuda");
-#endif
 }
+#endif
