@@ -9,6 +9,7 @@
 #include "engine/safetensors.h"
 #include "engine/weights.h"
 #include "kernels/backend.h"
+#include "kernels/backend_open.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -84,15 +85,7 @@ int cmd_info(int argc, char **argv) {
     }
     lj_backend *b;
     int brc;
-    if (!strcmp(device, "cuda")) {
-#ifdef LONGJAM_HAVE_CUDA
-        brc = lj_backend_cuda_new(0, &b, err, sizeof err);
-#else
-        brc = -1;
-        snprintf(err, sizeof err, "device \"cuda\": this longjam was built without the CUDA backend");
-#endif
-    } else if (!strcmp(device, "cpu")) brc = lj_backend_cpu_new(1, &b, err, sizeof err);
-    else { brc = -1; snprintf(err, sizeof err, "unknown device \"%s\" (expected cpu or cuda)", device); }
+    brc = lj_backend_open(device, 1, 0, &b, err, sizeof err);
     if (brc) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
     lj_model_sizes sz;
     lj_config_sizes(&c, lj_dtype_size(b->weight_dtype), &sz);

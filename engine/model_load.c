@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "engine/safetensors.h"
 #include "engine/weights.h"
+#include "kernels/backend_open.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,19 +122,7 @@ int lj_model_load(const char *dir, const lj_load_opts *opts, lj_model **out, cha
     if (weights_bind(&m->cfg, set, &ct, err, errlen)) { lj_err_prefix(err, errlen, "%s", dir); goto fail; }
 
     const char *dev = opts->device ? opts->device : "cpu";
-    if (!strcmp(dev, "cpu")) {
-        if (lj_backend_cpu_new(opts->threads, &m->be, err, errlen)) goto fail;
-    } else if (!strcmp(dev, "cuda")) {
-#ifdef LONGJAM_HAVE_CUDA
-        if (lj_backend_cuda_new(opts->gpu, &m->be, err, errlen)) goto fail;
-#else
-        lj_errf(err, errlen, "device \"cuda\": this longjam was built without the CUDA backend");
-        goto fail;
-#endif
-    } else {
-        lj_errf(err, errlen, "unknown device \"%s\" (expected cpu or cuda)", dev);
-        goto fail;
-    }
+    if (lj_backend_open(dev, opts->threads, opts->gpu, &m->be, err, errlen)) goto fail;
 
     const lj_config *c = &m->cfg;
     m->layers = lj_calloc(c->num_hidden_layers, sizeof *m->layers);
