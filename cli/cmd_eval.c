@@ -13,15 +13,18 @@ static void usage(FILE *f) {
     fprintf(f,
         "usage: longjam eval ruler --model DIR [--lengths 4096,16384,...] [--tasks a,b] [--samples N]\n"
         "                          [--haystack FILE] [--seed S] [--depths P,P] [-o results.json] [--plot ruler.png]\n"
+        "                          [--qa-squad SQUAD.json] [--qa-hotpotqa HOTPOTQA.json]\n"
         "       longjam eval longbench --model DIR --data FILE.jsonl [--datasets a,b] [--limit N]\n"
         "                          [-o results.json] [--plot longbench.png]\n"
         "       longjam eval score --pred FILE.jsonl [-o results.json] [--plot scores.png]\n"
-        "  model options: [--max-context N] [--chunk N] [--threads N] [--device cpu|cuda]\n\n"
+        "  model options: [--max-context N] [--chunk N] [--batch N] [--threads N] [--device cpu|cuda]\n"
+        "  (--batch: samples in flight in the scheduler, default 4; decoding is greedy and the same for any batch)\n\n"
         "ruler: RULER's synthetic tasks (niah_single_1..3, niah_multikey_1..3, niah_multivalue,\n"
         "  niah_multiquery, vt, cwe, fwe) generated at each length in the model's own tokens (chat-templated\n"
         "  prompt + output budget <= length), decoded greedily, scored with RULER's string_match_all.\n"
         "  Defaults: --lengths 4096,16384,65536,131072,262144, all tasks, --samples 4, --seed 42, the\n"
-        "  haystack samples/haystack/licenses.txt. --depths forces needle depths (percent).\n"
+        "  haystack samples/haystack/licenses.txt. --depths forces needle depths (percent). qa_1 / qa_2\n"
+        "  (string_match_part) run when their data is given (SQuAD v2.0 dev JSON, HotpotQA dev JSON).\n"
         "longbench: LongBench / LongBench-E JSONL (input, context, answers, length, dataset, all_classes, _id)\n"
         "  with each dataset's prompt, output length and metric; LongBench v2 JSONL (question, choice_A..D,\n"
         "  answer, difficulty, length) as multiple choice. Over-long prompts are cut in the middle.\n"
@@ -63,7 +66,8 @@ int cmd_eval(int argc, char **argv) {
     eval_model_opts m = {0};
     m.load.device = "cpu";
     const char *lengths_s = "4096,16384,65536,131072,262144", *tasks_s = NULL, *haystack = NULL, *output = NULL,
-               *plot = NULL, *data = NULL, *datasets_s = NULL, *pred = NULL, *depths_s = NULL;
+               *plot = NULL, *data = NULL, *datasets_s = NULL, *pred = NULL, *depths_s = NULL,
+               *qa_squad = NULL, *qa_hotpotqa = NULL;
     size_t samples = 4, seed = 42, limit = 0, threads = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -72,8 +76,9 @@ int cmd_eval(int argc, char **argv) {
         STR("--model", m.model_dir) STR("--lengths", lengths_s) STR("--tasks", tasks_s) STR("--haystack", haystack)
         STR("-o", output) STR("--output", output) STR("--plot", plot) STR("--data", data) STR("--datasets", datasets_s)
         STR("--pred", pred) STR("--device", m.load.device) STR("--depths", depths_s)
+        STR("--qa-squad", qa_squad) STR("--qa-hotpotqa", qa_hotpotqa)
         NUM("--samples", samples) NUM("--seed", seed) NUM("--limit", limit) NUM("--max-context", m.max_context)
-        NUM("--chunk", m.chunk) NUM("--threads", threads)
+        NUM("--chunk", m.chunk) NUM("--threads", threads) NUM("--batch", m.batch)
 #undef STR
 #undef NUM
         fprintf(stderr, "longjam eval %s: unknown or incomplete option '%s'\n\n", sub, a);
@@ -112,7 +117,7 @@ int cmd_eval(int argc, char **argv) {
         }
         if (!bad) {
             eval_ruler_opts o = {.m = m, .lengths = lengths, .n_lengths = nl, .tasks = (const char *const *)ts, .n_tasks = nt,
-                                 .samples = samples, .haystack = haystack, .seed = seed, .depths = nd ? depths : NULL,
+                                 .samples = samples, .haystack = haystack, .qa_squad = qa_squad, .qa_hotpotqa = qa_hotpotqa, .seed = seed, .depths = nd ? depths : NULL,
                                  .n_depths = nd, .output = output, .plot = plot};
             rc = eval_ruler_run(&o, stdout, err, sizeof err);
         }

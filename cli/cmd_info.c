@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "engine/model.h"
+#include "engine/plan.h"
 #include "engine/safetensors.h"
 #include "engine/weights.h"
 #include "kernels/backend.h"
@@ -13,14 +14,25 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: longjam info --model DIR [--context N] [--device cpu|cuda]\n\n"
+    fprintf(f, "usage: longjam info --model DIR | --shape NAME [--context N] [--device cpu|cuda] [--chunk N]\n"
+               "                    [--seqs N] [--experts auto|bf16|int8] [--gpu-memory GIB]\n\n"
                "Prints the model's config, the backend, the layer plan (attention/Mamba, MoE/dense per\n"
                "layer), parameter counts (total, active per token), bytes of weights, and the bytes of KV\n"
                "cache and recurrent (conv + SSM) state per token and per sequence of N tokens (default\n"
-               "max_position_embeddings). The checkpoint is validated but its weights are not loaded.\n");
+               "max_position_embeddings). The checkpoint is validated but its weights are not loaded.\n\n"
+               "Then the memory plan on --device (default cpu): weights (experts in int8 or the device's\n"
+               "float dtype), KV caches and Mamba states of --seqs sequences (default 1) of --context\n"
+               "tokens, the workspace of one step of --chunk tokens (default 2048), the runtime reserve,\n"
+               "against the device's memory (--gpu-memory GiB; default for cuda: an 80 GB H100 as CUDA\n"
+               "reports it, 81559 MiB; for cpu: this host's RAM), and the largest context that fits.\n"
+               "--shape plans a named shape without a checkpoint: jamba-1.5-mini, jamba-1.5-large,\n"
+               "jamba-v0.1. With --device, exits with status 1 and says what to change when the plan does\n"
+               "not fit (without it the CPU plan's verdict is a note).\n");
 }
 
 /* True when dir holds any *.safetensors other than reference.safetensors, or an index. */
@@ -45,31 +57,94 @@ static void human(char *buf, size_t n, double bytes) {
     snprintf(buf, n, i ? "%.2f %s" : "%.0f %s", bytes, u[i]);
 }
 
+/* The memory plan table, the largest context that fits, and the refusal when it does not fit. */
+static int print_plan(const lj_config *c, const char *device, const char *experts, size_t context, size_t chunk,
+                      size_t seqs, double gpu_gib, int strict) {
+    char err[LJ_ERRLEN];
+    lj_plan_device dev;
+    if (lj_plan_device_of(device, &dev, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_USAGE; }
+    size_t memory;
+    const char *mem_from;
+    if (gpu_gib > 0) {
+        memory = (size_t)(gpu_gib * (double)(1ull << 30));
+        mem_from = "--gpu-memory";
+    } else if (!strcmp(device, "cuda")) {
+        memory = (size_t)81559 << 20;
+        mem_from = "an 80 GB H100 (81559 MiB)";
+    } else {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        memory = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+        mem_from = "this host's RAM";
+    }
+    lj_plan_request r = {.experts = experts, .context = context, .chunk = chunk, .seqs = seqs, .memory = memory};
+    lj_plan p;
+    if (lj_plan_compute(c, &dev, &r, &p, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_USAGE; }
+    printf("\n");
+    lj_plan_print(&p, stdout);
+    printf("  (device memory from %s)\n", mem_from);
+    size_t maxc = lj_plan_max_context(c, &dev, &r);
+    if (maxc) printf("largest context that fits (experts %s, %zu sequence%s, chunk %zu): %zu tokens\n",
+                     p.experts_int8 ? "int8" : lj_dtype_size(dev.weight) == 4 ? "fp32" : "bf16", seqs,
+                     seqs == 1 ? "" : "s", chunk, maxc);
+    else printf("largest context that fits: none (the weights, workspace and reserve alone exceed the memory)\n");
+    if (lj_plan_check(c, &p, err, sizeof err)) {
+        /* a plan asked for with --device fails the command; the default CPU plan is a note */
+        if (!strict) { printf("note: %s\n", err); return CLI_OK; }
+        fprintf(stderr, "longjam info: %s\n", err);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
 int cmd_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
-    const char *model = NULL, *device = "cpu";
-    size_t context = 0;
+    const char *model = NULL, *shape = NULL, *device = "cpu", *experts = "auto";
+    size_t context = 0, chunk = 2048, seqs = 1;
+    double gpu_gib = 0;
+    int device_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) { model = v; i++; }
-        else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--shape") && v) { shape = v; i++; }
+        else if (!strcmp(a, "--device") && v) { device = v; device_given = 1; i++; }
+        else if (!strcmp(a, "--experts") && v) { experts = v; i++; }
         else if (!strcmp(a, "--context")) { if (cli_parse_size(a, v, &context)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--seqs")) { if (cli_parse_size(a, v, &seqs)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--gpu-memory") && v) {
+            char *end;
+            gpu_gib = strtod(v, &end);
+            if (end == v || *end || !(gpu_gib > 0) || gpu_gib > 1e6) {
+                fprintf(stderr, "longjam info: --gpu-memory: '%s' is not a positive number of GiB\n", v);
+                return CLI_USAGE;
+            }
+            i++;
+        }
         else { fprintf(stderr, "longjam info: unknown or incomplete option '%s'\n\n", a); usage(stderr); return CLI_USAGE; }
     }
-    if (!model) { usage(stderr); return CLI_USAGE; }
+    if (!model == !shape) { usage(stderr); return CLI_USAGE; }
+    if (chunk == 0 || seqs == 0) { fprintf(stderr, "longjam info: --chunk and --seqs must be at least 1\n"); return CLI_USAGE; }
     char err[LJ_ERRLEN], path[4096];
     lj_config c;
     lj_generation_config g;
-    snprintf(path, sizeof path, "%s/config.json", model);
-    if (config_load(path, &c, err, sizeof err) || generation_config_load(model, &c, &g, err, sizeof err)) {
-        fprintf(stderr, "longjam info: %s\n", err);
-        return CLI_FAILED;
+    if (shape) {
+        if (lj_config_named(shape, &c, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_USAGE; }
+        memset(&g, 0, sizeof g);
+        g.n_eos = c.n_eos;
+        memcpy(g.eos_token_id, c.eos_token_id, sizeof g.eos_token_id);
+        model = shape;
+    } else {
+        snprintf(path, sizeof path, "%s/config.json", model);
+        if (config_load(path, &c, err, sizeof err) || generation_config_load(model, &c, &g, err, sizeof err)) {
+            fprintf(stderr, "longjam info: %s\n", err);
+            return CLI_FAILED;
+        }
     }
     /* A directory with config.json and no safetensors at all (a shape to plan for) is described
      * from the config alone; any checkpoint that is there must bind. */
     size_t disk = 0;
     const char *disk_dtype = NULL;
-    if (has_weights(model)) {
+    if (!shape && has_weights(model)) {
         st_set *set;
         lj_checkpoint_tensors ct;
         if (st_set_open(model, &set, err, sizeof err)) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
@@ -86,10 +161,23 @@ int cmd_info(int argc, char **argv) {
     lj_backend *b;
     int brc;
     brc = lj_backend_open(device, 1, 0, &b, err, sizeof err);
-    if (brc) { fprintf(stderr, "longjam info: %s\n", err); return CLI_FAILED; }
+    /* Planning for a GPU this machine does not have: describe it by the CUDA backend's dtypes. */
+    lj_plan_device prof;
+    const char *no_gpu = NULL;
+    char why[LJ_ERRLEN];
+    if (brc && !strcmp(device, "cuda") && !lj_plan_device_of("cuda", &prof, why, sizeof why)) {
+        snprintf(why, sizeof why, "%s", err);
+        no_gpu = why;
+        b = NULL;
+    } else if (brc) {
+        fprintf(stderr, "longjam info: %s\n", err);
+        return CLI_FAILED;
+    } else {
+        prof = (lj_plan_device){.name = b->name, .weight = b->weight_dtype, .act = b->act_dtype, .kv = b->kv_dtype};
+    }
     lj_model_sizes sz;
-    lj_config_sizes(&c, lj_dtype_size(b->weight_dtype), &sz);
-    sz.kv_bytes_per_token = sz.kv_bytes_per_token / 4 * lj_dtype_size(b->kv_dtype);   /* sizes count fp32 KV */
+    lj_config_sizes(&c, lj_dtype_size(prof.weight), &sz);
+    sz.kv_bytes_per_token = sz.kv_bytes_per_token / 4 * lj_dtype_size(prof.kv);   /* sizes count fp32 KV */
     if (!context) context = c.max_position_embeddings;
 
     printf("model: %s\n", model);
@@ -106,8 +194,9 @@ int cmd_info(int argc, char **argv) {
     printf("  eos ids:");
     for (size_t i = 0; i < g.n_eos; i++) printf(" %ld", g.eos_token_id[i]);
     printf("\n");
-    printf("backend: %s (weights %s, activations %s)\n", b->name, b->weight_dtype == LJ_F32 ? "fp32" : "bf16",
-           b->act_dtype == LJ_F32 ? "fp32" : "bf16");
+    printf("backend: %s (weights %s, activations %s)%s%s\n", prof.name, prof.weight == LJ_F32 ? "fp32" : "bf16",
+           prof.act == LJ_F32 ? "fp32" : "bf16", no_gpu ? "; not available here, planned from its dtypes: " : "",
+           no_gpu ? no_gpu : "");
     printf("layer plan:\n");
     size_t n_att = 0, n_moe = 0;
     for (size_t l = 0; l < c.num_hidden_layers; l++) {
@@ -125,10 +214,10 @@ int cmd_info(int argc, char **argv) {
     human(h3, sizeof h3, (double)sz.params_total * 2);
     if (disk_dtype)
         printf("weights: %zu bytes on disk (%s, %s); %zu bytes on the %s backend (%s)\n", disk, h1, disk_dtype,
-               sz.weight_bytes, b->name, h2);
+               sz.weight_bytes, prof.name, h2);
     else
         printf("weights: no safetensors in %s (sizes from config.json): %s in bf16, %zu bytes on the %s backend (%s)\n",
-               model, h3, sz.weight_bytes, b->name, h2);
+               model, h3, sz.weight_bytes, prof.name, h2);
     human(h1, sizeof h1, (double)sz.kv_bytes_per_token);
     human(h2, sizeof h2, (double)sz.kv_bytes_per_token * (double)context);
     human(h3, sizeof h3, (double)sz.state_bytes_per_seq);
@@ -136,6 +225,6 @@ int cmd_info(int argc, char **argv) {
     printf("kv cache: %zu bytes per token (%s); %s per sequence of %zu tokens\n", sz.kv_bytes_per_token, h1, h2, context);
     printf("recurrent state (conv + ssm): %zu bytes per sequence (%s), independent of length\n", sz.state_bytes_per_seq, h3);
     printf("per sequence of %zu tokens: %s\n", context, h4);
-    b->destroy(b);
-    return CLI_OK;
+    if (b) b->destroy(b);
+    return print_plan(&c, device, experts, context, chunk, seqs, gpu_gib, device_given);
 }

@@ -16,18 +16,21 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: longjam logits --model DIR (--input FILE.safetensors | --prompt TEXT | --prompt-file FILE)\n"
                "                      --out OUT.safetensors [--chat [--system TEXT]] [--tokenizer FILE]\n"
-               "                      [--chunk N] [--threads N] [--hidden] [--device cpu|cuda]\n\n"
+               "                      [--chunk N] [--threads N] [--hidden] [--device cpu|cuda]\n"
+               "                      [--experts auto|bf16|int8]\n\n"
                "Reads `input_ids` (I64 or I32 [T]) from --input, runs the model over them (in prefill\n"
                "chunks of N tokens with --chunk; default one pass) and writes `logits` F32 [T, V] to --out;\n"
                "with --hidden also `hidden_states` F32 [L+1, T, H] (embedding output, then each layer's).\n"
                "A text prompt (--prompt/--prompt-file) is encoded with --tokenizer FILE (default\n"
                "DIR/tokenizer.json), with the tokenizer's BOS, or with --chat as one user turn of the Jamba\n"
-               "chat template; its ids are then also written to --out as `input_ids` I64 [T].\n");
+               "chat template; its ids are then also written to --out as `input_ids` I64 [T].\n"
+               "--experts int8 quantises the MoE experts at load (per-output-channel int8, ExpertsInt8);\n"
+               "the memory plan for T tokens is checked before any weight is loaded.\n");
 }
 
 int cmd_logits(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
-    const char *model = NULL, *input = NULL, *out = NULL, *device = "cpu";
+    const char *model = NULL, *input = NULL, *out = NULL, *device = "cpu", *experts = "auto";
     size_t chunk = 0, threads = 0;
     int want_hidden = 0, pr;
     cli_prompt prompt_opt = {0};
@@ -37,6 +40,7 @@ int cmd_logits(int argc, char **argv) {
         else if (!strcmp(a, "--input") && v) { input = v; i++; }
         else if (!strcmp(a, "--out") && v) { out = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
+        else if (!strcmp(a, "--experts") && v) { experts = v; i++; }
         else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_parse_size(a, v, &threads)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--hidden")) want_hidden = 1;
@@ -73,7 +77,8 @@ int cmd_logits(int argc, char **argv) {
     st_close(in);
 
 have_ids: ;
-    lj_load_opts o = {.device = device, .threads = (int)threads};
+    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts, .context = T,
+                      .chunk = chunk && chunk < T ? chunk : T, .seqs = 1};
     lj_model *m;
     if (lj_model_load(model, &o, &m, err, sizeof err)) {
         fprintf(stderr, "longjam logits: %s\n", err);

@@ -21,6 +21,8 @@ static void usage(FILE *f) {
             "  --max-answer-tokens N   tokens per answer (default 128)\n"
             "  --instruction TEXT      between the document and the question (default: a blank line,\n"
             "                          then \"Answer the question about the text above.\\nQuestion: \")\n"
+            "  --prefill-each          no prefix sharing: prefill document + question for every question\n"
+            "                          (the same tokens; to check or measure the fork)\n"
             "%s\nExit status: 0 ok, 3 some questions failed, 4 interrupted, 1 failure.\n", batch_opts_help);
 }
 
@@ -28,7 +30,7 @@ int cmd_qa(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
     pl_common_opts o;
     batch_opts_defaults(&o);
-    pl_qa_opts qo = {128, DEFAULT_INSTRUCTION};
+    pl_qa_opts qo = {128, DEFAULT_INSTRUCTION, 0};
     const char *questions = NULL;
     char **docs = calloc((size_t)argc + 1, sizeof *docs);
     size_t n = 0;
@@ -51,6 +53,9 @@ int cmd_qa(int argc, char **argv) {
                 return CLI_USAGE;
             }
             i++; in_docs = 0;
+        } else if (!strcmp(a, "--prefill-each")) {
+            qo.prefill_each = 1;
+            in_docs = 0;
         } else if (!strcmp(a, "--instruction")) {
             if (!v) { fprintf(stderr, "error: --instruction needs text\n"); free(docs); return CLI_USAGE; }
             qo.instruction = v; i++; in_docs = 0;

@@ -62,7 +62,8 @@ int cmd_tokenize(int argc, char **argv) {
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)got, JSON_ALLOW_NUL, &je);
         if (!o || !json_is_object(o)) {
-            snprintf(err, sizeof err, "%s", o ? "expected a JSON object" : je.text);
+            if (o) snprintf(err, sizeof err, "expected a JSON object");
+            else snprintf(err, sizeof err, "byte offset %d: %s", je.position, je.text);
             print_error(lineno, err); failed++; json_decref(o); continue;
         }
         if (!decode) {

@@ -19,8 +19,18 @@ typedef struct lj_state lj_state;   /* one sequence: KV per attention layer, con
 typedef struct lj_load_opts {
     const char *device;      /* "cpu" (default) or "cuda" */
     int threads;             /* CPU worker threads; 0 = all online CPUs */
-    const char *experts;     /* "auto" (default), "bf16", "int8": expert weight format where supported */
+    const char *experts;     /* "auto" (default), "bf16", "int8": expert weight format. "bf16" = the
+                                backend's float weights (bf16 on CUDA, fp32 on the CPU); "int8" =
+                                ExpertsInt8 (per-output-channel symmetric scales, engine/quant.h);
+                                "auto" = int8 on CUDA when float experts leave no room for the
+                                planned states below, else float */
     int gpu;                 /* CUDA device ordinal */
+    /* Memory plan (engine/plan.h), checked before any weight is allocated: room for `seqs`
+     * sequences of `context` tokens and steps of `chunk` tokens. 0 = reserve none (states and
+     * steps are still checked against the plan's memory when they are made). */
+    size_t context, chunk, seqs;
+    size_t memory;           /* bytes the plan may use; 0 = what the backend reports (GPU free
+                                memory, host RAM), or unlimited when it reports nothing */
 } lj_load_opts;
 
 /* Loads config.json + safetensors (one file or sharded through model.safetensors.index.json) from

@@ -3,6 +3,7 @@
 #define LJ_ENGINE_MODEL_INTERNAL_H
 
 #include "engine/model.h"
+#include "engine/plan.h"
 #include "kernels/backend.h"
 
 #include <stdbool.h>
@@ -46,12 +47,21 @@ struct lj_model {
     void **allocs;                                   // every weight buffer, for free
     size_t n_allocs, cap_allocs;
     size_t weight_bytes;
+    lj_dtype expert_dtype;                           // weight_dtype, or LJ_I8 (ExpertsInt8)
+    lj_plan plan;                                    // the memory plan the model was loaded with
+    size_t state_bytes_live;                         // bytes of every live lj_state of this model
+    size_t ws_bytes;                                 // bytes of the current workspace (plan terms)
     workspace ws;
 };
+
+/* Plan checks (plan_model.c): 0 when `bytes` more fit beside what the model holds now, else -1
+ * with a message naming `what` and what to change. */
+int plan_model_reserve(const lj_model *m, size_t bytes, const char *what, char *err, size_t errlen);
 
 struct lj_state {
     lj_model *m;
     size_t len, cap;
+    size_t bytes;                                    // plan bytes counted in m->state_bytes_live
     void **k, **v;                                   // [L] KV caches (attention layers, else NULL): [cap, KVD]
     float **conv, **ssm;                             // [L] conv window [K-1, D] and SSM state [D, N] (Mamba layers)
 };

@@ -4,13 +4,166 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "engine/plan.h"
+#include "engine/quant.h"
 #include "engine/safetensors.h"
 #include "engine/weights.h"
 #include "kernels/backend_open.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Streaming load. Binding makes views into the mapped shards; each weight's backend buffer is
+ * allocated up front (so the plan's numbers are what gets allocated) and its conversion recorded
+ * as a job. The jobs then run in file order — shard by shard, tensor by tensor — converting or
+ * quantising straight from the mapping into the backend buffer, and the mapped pages of each
+ * consumed tensor are dropped (st_set_release). Host memory holds at most one tensor's pages
+ * plus one bounded staging block for int8, never the whole checkpoint. */
+typedef struct load_job {
+    const st_tensor *t;
+    size_t first, rows, cols;   /* elements [first, first + rows*cols) of t */
+    void *dst;                  /* backend buffer */
+    lj_dtype to;                /* its dtype (LJ_I8: quantised, scales in `scale`) */
+    float *scale;               /* [rows] backend buffer when to == LJ_I8 */
+} load_job;
+
+typedef struct loader {
+    load_job *jobs;
+    size_t n, cap;
+} loader;
+
+/* A new backend buffer of `bytes` owned by the model (freed by lj_model_free). */
+static int walloc(lj_model *m, const char *name, size_t bytes, void **out, char *err, size_t errlen) {
+    lj_backend *b = m->be;
+    if (m->n_allocs == m->cap_allocs) {
+        size_t nc = m->cap_allocs ? 2 * m->cap_allocs : 256;
+        void **na = realloc(m->allocs, nc * sizeof *na);
+        if (!na) return lj_errf(err, errlen, "%s: out of memory", name);
+        m->allocs = na;
+        m->cap_allocs = nc;
+    }
+    void *p;
+    if (b->alloc(b, bytes, &p)) return lj_errf(err, errlen, "%s: %s", name, b->err);
+    m->allocs[m->n_allocs++] = p;
+    m->weight_bytes += bytes;
+    *out = p;
+    return 0;
+}
+
+static int job_add(loader *ld, load_job j, char *err, size_t errlen) {
+    if (ld->n == ld->cap) {
+        size_t nc = ld->cap ? 2 * ld->cap : 512;
+        load_job *nj = realloc(ld->jobs, nc * sizeof *nj);
+        if (!nj) return lj_errf(err, errlen, "out of memory for the load plan");
+        ld->jobs = nj;
+        ld->cap = nc;
+    }
+    ld->jobs[ld->n++] = j;
+    return 0;
+}
+
+static int up_vec(lj_model *m, loader *ld, const st_tensor *t, float **out, char *err, size_t errlen) {
+    if (!t) { *out = NULL; return 0; }
+    void *p;
+    if (walloc(m, t->name, t->numel * 4, &p, err, errlen)) return -1;
+    *out = p;
+    return job_add(ld, (load_job){.t = t, .rows = 1, .cols = t->numel, .dst = p, .to = LJ_F32}, err, errlen);
+}
+
+/* A [rows, cols] matrix view of rows*cols elements starting at element `first` of t. */
+static int up_mat_part(lj_model *m, loader *ld, const st_tensor *t, size_t first, size_t rows, size_t cols,
+                       lj_tensor *out, char *err, size_t errlen) {
+    const lj_dtype wd = m->be->weight_dtype;
+    size_t bytes;
+    if (!lj_mul_ok(rows * cols, lj_dtype_size(wd), &bytes)) return lj_errf(err, errlen, "%s: size overflows", t->name);
+    void *p;
+    if (walloc(m, t->name, bytes, &p, err, errlen)) return -1;
+    *out = (lj_tensor){.data = p, .dtype = wd, .rows = rows, .cols = cols};
+    return job_add(ld, (load_job){.t = t, .first = first, .rows = rows, .cols = cols, .dst = p, .to = wd}, err, errlen);
+}
+
+static int up_mat(lj_model *m, loader *ld, const st_tensor *t, lj_tensor *out, char *err, size_t errlen) {
+    return up_mat_part(m, ld, t, 0, t->shape[0], t->numel / (t->shape[0] ? t->shape[0] : 1), out, err, errlen);
+}
+
+/* One int8 expert: gate and up back to back in one [2I, H] buffer with [2I] scales (see
+ * lj_moe_params), down [H, I] with [H] scales. Sources: (tensor, first element) of each part. */
+static int up_expert_i8(lj_model *m, loader *ld, const st_tensor *g, size_t g0, const st_tensor *u, size_t u0,
+                        const st_tensor *d, size_t d0, lj_tensor *gate, lj_tensor *up, lj_tensor *down, char *err,
+                        size_t errlen) {
+    const size_t I = m->cfg.intermediate_size, H = m->cfg.hidden_size;
+    void *gu, *gus, *dn, *dns;
+    if (walloc(m, g->name, 2 * I * H, &gu, err, errlen) || walloc(m, g->name, 2 * I * 4, &gus, err, errlen) ||
+        walloc(m, d->name, H * I, &dn, err, errlen) || walloc(m, d->name, H * 4, &dns, err, errlen))
+        return -1;
+    *gate = (lj_tensor){.data = gu, .dtype = LJ_I8, .rows = I, .cols = H, .scale = gus};
+    *up = (lj_tensor){.data = (int8_t *)gu + I * H, .dtype = LJ_I8, .rows = I, .cols = H, .scale = (float *)gus + I};
+    *down = (lj_tensor){.data = dn, .dtype = LJ_I8, .rows = H, .cols = I, .scale = dns};
+    return job_add(ld, (load_job){.t = g, .first = g0, .rows = I, .cols = H, .dst = gu, .to = LJ_I8, .scale = gus}, err, errlen) ||
+           job_add(ld, (load_job){.t = u, .first = u0, .rows = I, .cols = H, .dst = (int8_t *)gu + I * H, .to = LJ_I8,
+                                  .scale = (float *)gus + I}, err, errlen) ||
+           job_add(ld, (load_job){.t = d, .first = d0, .rows = H, .cols = I, .dst = dn, .to = LJ_I8, .scale = dns}, err, errlen)
+               ? -1 : 0;
+}
+
+static int upload_layer(lj_model *m, loader *ld, const lj_layer_tensors *t, layer_weights *w, char *err, size_t errlen) {
+    const lj_config *c = &m->cfg;
+    const size_t E = c->num_experts, I = c->intermediate_size, H = c->hidden_size;
+    w->attention = t->attention;
+    w->moe = t->moe;
+    int rc = up_vec(m, ld, t->input_norm, &w->input_norm, err, errlen) ||
+             up_vec(m, ld, t->pre_ff_norm, &w->pre_ff_norm, err, errlen);
+    if (t->attention) {
+        rc = rc || up_mat(m, ld, t->q, &w->q, err, errlen) || up_mat(m, ld, t->k, &w->k, err, errlen) ||
+             up_mat(m, ld, t->v, &w->v, err, errlen) || up_mat(m, ld, t->o, &w->o, err, errlen);
+    } else {
+        rc = rc || up_mat(m, ld, t->in_proj, &w->in_proj, err, errlen) ||
+             up_vec(m, ld, t->in_proj_bias, &w->in_proj_bias, err, errlen) ||
+             up_vec(m, ld, t->conv_w, &w->conv_w, err, errlen) || up_vec(m, ld, t->conv_b, &w->conv_b, err, errlen) ||
+             up_mat(m, ld, t->x_proj, &w->x_proj, err, errlen) || up_mat(m, ld, t->dt_proj, &w->dt_proj, err, errlen) ||
+             up_vec(m, ld, t->dt_proj_bias, &w->dt_bias, err, errlen) || up_vec(m, ld, t->a_log, &w->a_log, err, errlen) ||
+             up_vec(m, ld, t->d_skip, &w->d_skip, err, errlen) || up_mat(m, ld, t->out_proj, &w->out_proj, err, errlen) ||
+             up_vec(m, ld, t->out_proj_bias, &w->out_proj_bias, err, errlen) ||
+             up_vec(m, ld, t->dt_norm, &w->dt_norm, err, errlen) || up_vec(m, ld, t->b_norm, &w->b_norm, err, errlen) ||
+             up_vec(m, ld, t->c_norm, &w->c_norm, err, errlen);
+    }
+    if (rc) return -1;
+    if (!t->moe)
+        return up_mat(m, ld, t->gate, &w->gate, err, errlen) || up_mat(m, ld, t->up, &w->up, err, errlen) ||
+               up_mat(m, ld, t->down, &w->down, err, errlen) ? -1 : 0;
+    if (up_mat(m, ld, t->router, &w->router, err, errlen)) return -1;
+    w->e_gate = lj_calloc(E, sizeof *w->e_gate);
+    w->e_up = lj_calloc(E, sizeof *w->e_up);
+    w->e_down = lj_calloc(E, sizeof *w->e_down);
+    if (!w->e_gate || !w->e_up || !w->e_down) return lj_errf(err, errlen, "out of memory for %zu experts", E);
+    const bool i8 = m->expert_dtype == LJ_I8;
+    for (size_t e = 0; e < E; e++) {
+        if (t->fused_gate_up) {
+            /* transformers v5: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I] */
+            const size_t g0 = e * 2 * I * H, u0 = g0 + I * H, d0 = e * H * I;
+            if (i8) {
+                if (up_expert_i8(m, ld, t->fused_gate_up, g0, t->fused_gate_up, u0, t->fused_down, d0, &w->e_gate[e],
+                                 &w->e_up[e], &w->e_down[e], err, errlen))
+                    return -1;
+            } else if (up_mat_part(m, ld, t->fused_gate_up, g0, I, H, &w->e_gate[e], err, errlen) ||
+                       up_mat_part(m, ld, t->fused_gate_up, u0, I, H, &w->e_up[e], err, errlen) ||
+                       up_mat_part(m, ld, t->fused_down, d0, H, I, &w->e_down[e], err, errlen)) {
+                return -1;
+            }
+        } else if (i8) {
+            if (up_expert_i8(m, ld, t->e_gate[e], 0, t->e_up[e], 0, t->e_down[e], 0, &w->e_gate[e], &w->e_up[e],
+                             &w->e_down[e], err, errlen))
+                return -1;
+        } else if (up_mat(m, ld, t->e_gate[e], &w->e_gate[e], err, errlen) ||
+                   up_mat(m, ld, t->e_up[e], &w->e_up[e], err, errlen) ||
+                   up_mat(m, ld, t->e_down[e], &w->e_down[e], err, errlen)) {
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static lj_dtype lj_of_st(st_dtype t) {
     switch (t) {
@@ -20,90 +173,102 @@ static lj_dtype lj_of_st(st_dtype t) {
     }
 }
 
-/* Uploads n elements at src (checkpoint dtype st) as dtype `to`; *out owns a new backend buffer. */
-static int upload(lj_model *m, const char *name, const void *src, st_dtype st, size_t n, lj_dtype to, void **out,
-                  char *err, size_t errlen) {
+static size_t job_offset(const load_job *j) { return j->t->file_offset + j->first * st_dtype_size(j->t->dtype); }
+
+static int cmp_job(const void *a, const void *b) {
+    const load_job *x = a, *y = b;
+    int c = strcmp(x->t->file, y->t->file);
+    if (c) return c;
+    size_t ox = job_offset(x), oy = job_offset(y);
+    return ox < oy ? -1 : ox > oy;
+}
+
+/* Int8 staging block: rows are quantised on the host in blocks of about this many bytes. */
+#define LOAD_I8_BLOCK ((size_t)16 << 20)
+
+static int run_job(lj_model *m, const load_job *j, int8_t **stage, size_t *stage_cap, char *err, size_t errlen) {
     lj_backend *b = m->be;
-    if (m->n_allocs == m->cap_allocs) {
-        size_t nc = m->cap_allocs ? 2 * m->cap_allocs : 256;
-        void **na = realloc(m->allocs, nc * sizeof *na);
-        if (!na) return lj_errf(err, errlen, "%s: out of memory", name);
-        m->allocs = na;
-        m->cap_allocs = nc;
+    const st_tensor *t = j->t;
+    const size_t es = st_dtype_size(t->dtype);
+    const char *src = (const char *)t->data + j->first * es;
+    const lj_dtype st = lj_of_st(t->dtype);
+    if (j->to != LJ_I8) {
+        if (b->upload(b, j->dst, j->to, src, st, j->rows * j->cols)) return lj_errf(err, errlen, "%s: %s", t->name, b->err);
+        return 0;
     }
-    size_t bytes;
-    if (!lj_mul_ok(n, lj_dtype_size(to), &bytes)) return lj_errf(err, errlen, "%s: size overflows", name);
-    void *p;
-    if (b->alloc(b, bytes, &p)) return lj_errf(err, errlen, "%s: %s", name, b->err);
-    m->allocs[m->n_allocs++] = p;
-    if (b->upload(b, p, to, src, lj_of_st(st), n)) return lj_errf(err, errlen, "%s: %s", name, b->err);
-    m->weight_bytes += bytes;
-    *out = p;
-    return 0;
-}
-
-static int up_vec(lj_model *m, const st_tensor *t, float **out, char *err, size_t errlen) {
-    if (!t) { *out = NULL; return 0; }
-    void *p;
-    if (upload(m, t->name, t->data, t->dtype, t->numel, LJ_F32, &p, err, errlen)) return -1;
-    *out = p;
-    return 0;
-}
-
-/* A [rows, cols] matrix view of n = rows*cols elements starting at element `first` of t. */
-static int up_mat_part(lj_model *m, const st_tensor *t, size_t first, size_t rows, size_t cols, lj_tensor *out,
-                       char *err, size_t errlen) {
-    void *p;
-    const char *src = (const char *)t->data + first * st_dtype_size(t->dtype);
-    if (upload(m, t->name, src, t->dtype, rows * cols, m->be->weight_dtype, &p, err, errlen)) return -1;
-    *out = (lj_tensor){.data = p, .dtype = m->be->weight_dtype, .rows = rows, .cols = cols};
-    return 0;
-}
-
-static int up_mat(lj_model *m, const st_tensor *t, lj_tensor *out, char *err, size_t errlen) {
-    return up_mat_part(m, t, 0, t->shape[0], t->numel / (t->shape[0] ? t->shape[0] : 1), out, err, errlen);
-}
-
-static int upload_layer(lj_model *m, const lj_layer_tensors *t, layer_weights *w, char *err, size_t errlen) {
-    const lj_config *c = &m->cfg;
-    const size_t E = c->num_experts, I = c->intermediate_size, H = c->hidden_size;
-    w->attention = t->attention;
-    w->moe = t->moe;
-    int rc = up_vec(m, t->input_norm, &w->input_norm, err, errlen) || up_vec(m, t->pre_ff_norm, &w->pre_ff_norm, err, errlen);
-    if (t->attention) {
-        rc = rc || up_mat(m, t->q, &w->q, err, errlen) || up_mat(m, t->k, &w->k, err, errlen) ||
-             up_mat(m, t->v, &w->v, err, errlen) || up_mat(m, t->o, &w->o, err, errlen);
-    } else {
-        rc = rc || up_mat(m, t->in_proj, &w->in_proj, err, errlen) || up_vec(m, t->in_proj_bias, &w->in_proj_bias, err, errlen) ||
-             up_vec(m, t->conv_w, &w->conv_w, err, errlen) || up_vec(m, t->conv_b, &w->conv_b, err, errlen) ||
-             up_mat(m, t->x_proj, &w->x_proj, err, errlen) || up_mat(m, t->dt_proj, &w->dt_proj, err, errlen) ||
-             up_vec(m, t->dt_proj_bias, &w->dt_bias, err, errlen) || up_vec(m, t->a_log, &w->a_log, err, errlen) ||
-             up_vec(m, t->d_skip, &w->d_skip, err, errlen) || up_mat(m, t->out_proj, &w->out_proj, err, errlen) ||
-             up_vec(m, t->out_proj_bias, &w->out_proj_bias, err, errlen) || up_vec(m, t->dt_norm, &w->dt_norm, err, errlen) ||
-             up_vec(m, t->b_norm, &w->b_norm, err, errlen) || up_vec(m, t->c_norm, &w->c_norm, err, errlen);
+    size_t block = LOAD_I8_BLOCK / (j->cols ? j->cols : 1);
+    if (block == 0) block = 1;
+    if (block > j->rows) block = j->rows;
+    const size_t q_bytes = (block * j->cols + 15) & ~(size_t)15;   /* scales start aligned */
+    size_t need = q_bytes + block * sizeof(float);
+    if (need > *stage_cap) {
+        int8_t *ns = realloc(*stage, need);
+        if (!ns) return lj_errf(err, errlen, "%s: out of memory for an int8 staging block of %zu bytes", t->name, need);
+        *stage = ns;
+        *stage_cap = need;
     }
-    if (rc) return -1;
-    if (!t->moe)
-        return up_mat(m, t->gate, &w->gate, err, errlen) || up_mat(m, t->up, &w->up, err, errlen) ||
-               up_mat(m, t->down, &w->down, err, errlen) ? -1 : 0;
-    if (up_mat(m, t->router, &w->router, err, errlen)) return -1;
-    w->e_gate = lj_calloc(E, sizeof *w->e_gate);
-    w->e_up = lj_calloc(E, sizeof *w->e_up);
-    w->e_down = lj_calloc(E, sizeof *w->e_down);
-    if (!w->e_gate || !w->e_up || !w->e_down) return lj_errf(err, errlen, "out of memory for %zu experts", E);
-    for (size_t e = 0; e < E; e++) {
-        if (t->fused_gate_up) {
-            /* transformers v5: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I] */
-            if (up_mat_part(m, t->fused_gate_up, e * 2 * I * H, I, H, &w->e_gate[e], err, errlen) ||
-                up_mat_part(m, t->fused_gate_up, e * 2 * I * H + I * H, I, H, &w->e_up[e], err, errlen) ||
-                up_mat_part(m, t->fused_down, e * H * I, H, I, &w->e_down[e], err, errlen))
-                return -1;
-        } else if (up_mat(m, t->e_gate[e], &w->e_gate[e], err, errlen) || up_mat(m, t->e_up[e], &w->e_up[e], err, errlen) ||
-                   up_mat(m, t->e_down[e], &w->e_down[e], err, errlen)) {
-            return -1;
+    int8_t *q = *stage;                          // [block, cols]
+    float *sc = (float *)(*stage + q_bytes);     // [block]
+    for (size_t r0 = 0; r0 < j->rows; r0 += block) {
+        size_t n = j->rows - r0 < block ? j->rows - r0 : block, bad;
+        if (quant_rows_i8(src + r0 * j->cols * es, st, n, j->cols, q, sc, &bad))
+            return lj_errf(err, errlen, "%s: element %zu (byte offset %zu in %s) is not a finite number; cannot quantise",
+                           t->name, j->first + r0 * j->cols + bad, job_offset(j) + (r0 * j->cols + bad) * es, t->file);
+        if (b->upload(b, (int8_t *)j->dst + r0 * j->cols, LJ_I8, q, LJ_I8, n * j->cols) ||
+            b->upload(b, j->scale + r0, LJ_F32, sc, LJ_F32, n) || b->sync(b))
+            return lj_errf(err, errlen, "%s: %s", t->name, b->err);
+    }
+    return 0;
+}
+
+/* Runs the jobs in file order, dropping each consumed range of the mapping. */
+static int run_jobs(lj_model *m, const st_set *set, loader *ld, char *err, size_t errlen) {
+    qsort(ld->jobs, ld->n, sizeof *ld->jobs, cmp_job);
+    int8_t *stage = NULL;
+    size_t stage_cap = 0, released = 0;
+    int rc = 0;
+    for (size_t i = 0; i < ld->n && !rc; i++) {
+        const load_job *j = &ld->jobs[i];
+        if (i > 0 && strcmp(ld->jobs[i - 1].t->file, j->t->file)) {
+            st_set_release(set, ld->jobs[i - 1].t->file, 0, SIZE_MAX);   /* shard done */
+            released = 0;
+        }
+        rc = run_job(m, j, &stage, &stage_cap, err, errlen);
+        /* the backend may still read the source (asynchronous copies): wait before dropping it */
+        if (!rc && m->be->sync(m->be)) rc = lj_errf(err, errlen, "%s: %s", j->t->name, m->be->err);
+        size_t end = job_offset(j) + j->rows * j->cols * st_dtype_size(j->t->dtype);
+        if (!rc && end > released) {
+            st_set_release(set, j->t->file, released, end);
+            released = end;
         }
     }
-    return 0;
+    if (!rc && ld->n) st_set_release(set, ld->jobs[ld->n - 1].t->file, 0, SIZE_MAX);
+    free(stage);
+    return rc;
+}
+
+/* The memory plan for the model's backend and the load options; resolves the expert format. */
+static int model_plan(lj_model *m, const lj_load_opts *o, char *err, size_t errlen) {
+    lj_backend *b = m->be;
+    lj_plan_device dev;
+    if (lj_plan_device_of(b->name, &dev, err, errlen)) return -1;
+    dev.weight = b->weight_dtype;
+    dev.act = b->act_dtype;
+    dev.kv = b->kv_dtype;
+    dev.state = b->state_dtype;
+    size_t memory = o->memory;
+    if (!memory && b->mem_info) {
+        size_t free_b, total_b;
+        /* host: other processes' pages are reclaimable, plan for the machine; GPU: what is free */
+        if (!b->mem_info(b, &free_b, &total_b)) memory = !strcmp(b->name, "cpu") ? total_b : free_b;
+    }
+    const char *ex = o->experts ? o->experts : "auto";
+    lj_plan_request r = {.experts = ex, .context = o->context, .chunk = o->chunk, .seqs = o->seqs,
+                         .memory = memory};
+    if (o->context && !o->seqs) r.seqs = 1;
+    if (lj_plan_compute(&m->cfg, &dev, &r, &m->plan, err, errlen)) return -1;
+    m->expert_dtype = m->plan.experts_int8 ? LJ_I8 : b->weight_dtype;
+    return lj_plan_check(&m->cfg, &m->plan, err, errlen);
 }
 
 int lj_model_load(const char *dir, const lj_load_opts *opts, lj_model **out, char *err, size_t errlen) {
@@ -114,6 +279,7 @@ int lj_model_load(const char *dir, const lj_load_opts *opts, lj_model **out, cha
     if (!m) return lj_errf(err, errlen, "out of memory");
     st_set *set = NULL;
     lj_checkpoint_tensors ct = {0};
+    loader ld = {0};
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (config_load(path, &m->cfg, err, errlen)) goto fail;
@@ -123,21 +289,26 @@ int lj_model_load(const char *dir, const lj_load_opts *opts, lj_model **out, cha
 
     const char *dev = opts->device ? opts->device : "cpu";
     if (lj_backend_open(dev, opts->threads, opts->gpu, &m->be, err, errlen)) goto fail;
+    if (model_plan(m, opts, err, errlen)) { lj_err_prefix(err, errlen, "%s", dir); goto fail; }
 
     const lj_config *c = &m->cfg;
     m->layers = lj_calloc(c->num_hidden_layers, sizeof *m->layers);
     if (!m->layers) { lj_errf(err, errlen, "out of memory"); goto fail; }
-    if (up_mat(m, ct.embed, &m->embed, err, errlen) || up_vec(m, ct.final_norm, &m->final_norm, err, errlen)) goto fail;
+    if (up_mat(m, &ld, ct.embed, &m->embed, err, errlen) || up_vec(m, &ld, ct.final_norm, &m->final_norm, err, errlen))
+        goto fail;
     if (c->tie_word_embeddings) m->lm_head = m->embed;
-    else if (up_mat(m, ct.lm_head, &m->lm_head, err, errlen)) goto fail;
+    else if (up_mat(m, &ld, ct.lm_head, &m->lm_head, err, errlen)) goto fail;
     for (size_t l = 0; l < c->num_hidden_layers; l++)
-        if (upload_layer(m, &ct.layers[l], &m->layers[l], err, errlen)) goto fail;
+        if (upload_layer(m, &ld, &ct.layers[l], &m->layers[l], err, errlen)) goto fail;
+    if (run_jobs(m, set, &ld, err, errlen)) goto fail;
     if (m->be->sync(m->be)) { lj_errf(err, errlen, "%s", m->be->err); goto fail; }
+    free(ld.jobs);
     weights_unbind(&ct);
     st_set_close(set);
     *out = m;
     return 0;
 fail:
+    free(ld.jobs);
     weights_unbind(&ct);
     st_set_close(set);
     lj_model_free(m);
@@ -152,6 +323,7 @@ static void ws_free(lj_model *m) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) b->free(b, bufs[i]);
     memset(w, 0, sizeof *w);
+    m->ws_bytes = 0;
 }
 
 void lj_model_free(lj_model *m) {
@@ -177,7 +349,16 @@ int model_workspace(lj_model *m, size_t T, size_t rows, char *err, size_t errlen
     if (T <= w->cap_tokens && rows <= w->cap_rows) return 0;
     if (T < w->cap_tokens) T = w->cap_tokens;
     if (rows < w->cap_rows) rows = w->cap_rows;
+    /* the memory plan: growing beyond the planned workspace must fit beside what is held */
+    size_t want = lj_plan_workspace_bytes(&m->cfg, &m->plan.dev, T, rows);
+    size_t have = m->ws_bytes > m->plan.workspace ? m->ws_bytes : m->plan.workspace;
+    if (want > have) {
+        char what[96];
+        snprintf(what, sizeof what, "the workspace of a step of %zu tokens", T);
+        if (plan_model_reserve(m, want - have, what, err, errlen)) return -1;
+    }
     ws_free(m);
+    m->ws_bytes = want;
     const lj_config *c = &m->cfg;
     lj_backend *b = m->be;
     const size_t a = lj_dtype_size(b->act_dtype), H = c->hidden_size, D = c->mamba_d_inner;

@@ -356,6 +356,19 @@ const st_tensor *st_set_at(const st_set *s, size_t i) {
     return NULL;
 }
 
+void st_set_release(const st_set *s, const char *file, size_t from, size_t to) {
+    for (size_t i = 0; i < s->n_files; i++) {
+        st_file *f = s->files[i];
+        if (strcmp(f->path, file) || !f->map) continue;
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        if (to > f->size) to = f->size;
+        from -= from % page;
+        if (to != f->size) to -= to % page;   /* keep a page the next tensor still reads */
+        if (to > from) madvise((char *)f->map + from, to - from, MADV_DONTNEED);
+        return;
+    }
+}
+
 /* ---- writer ------------------------------------------------------------------------------ */
 
 int st_write(const char *path, const st_out_tensor *t, size_t n, char *err, size_t errlen) {

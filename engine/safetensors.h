@@ -41,6 +41,12 @@ const st_tensor *st_set_find(const st_set *s, const char *name);
 size_t st_set_count(const st_set *s);
 const st_tensor *st_set_at(const st_set *s, size_t i);        /* every tensor of every shard */
 
+/* Streaming load: drops the mapped pages of `file` (a shard of s, as st_tensor.file names it) in
+ * the byte range [from, to) (SIZE_MAX = to its end), so that a loader that has consumed them does
+ * not keep the whole checkpoint resident. The views stay valid: a later read faults the pages in
+ * again from the file. Partial pages at the edges are kept. */
+void st_set_release(const st_set *s, const char *file, size_t from, size_t to);
+
 const char *st_dtype_name(st_dtype t);
 size_t st_dtype_size(st_dtype t);
 

@@ -5,11 +5,13 @@
 #include "common/error.h"
 #include "common/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 void lj_state_free(lj_state *s) {
     if (!s) return;
     lj_backend *b = s->m->be;
+    s->m->state_bytes_live -= s->bytes;
     for (size_t l = 0; l < s->m->cfg.num_hidden_layers; l++) {
         if (s->k && s->k[l]) b->free(b, s->k[l]);
         if (s->v && s->v[l]) b->free(b, s->v[l]);
@@ -41,10 +43,17 @@ int lj_state_new(lj_model *m, size_t max_tokens, lj_state **out, char *err, size
     if (!lj_mul_ok(max_tokens, c->num_key_value_heads * c->head_dim * 8, &chk))
         return lj_errf(err, errlen, "state: %zu tokens overflow the KV cache size", max_tokens);
     layer_bytes(m, max_tokens, &kvb, &convb, &ssmb);
+    /* the memory plan first: a state it has no room for is refused before any allocation */
+    size_t bytes = lj_plan_state_bytes_of(m, max_tokens);
+    char what[96];
+    snprintf(what, sizeof what, "a state of %zu tokens", max_tokens);
+    if (plan_model_reserve(m, bytes, what, err, errlen)) return -1;
     lj_state *s = lj_calloc(1, sizeof *s);
     if (!s) return lj_errf(err, errlen, "state: out of memory");
     s->m = m;
     s->cap = max_tokens;
+    s->bytes = bytes;
+    m->state_bytes_live += bytes;
     size_t L = c->num_hidden_layers;
     s->k = lj_calloc(L, sizeof *s->k);
     s->v = lj_calloc(L, sizeof *s->v);

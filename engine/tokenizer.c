@@ -8,6 +8,8 @@
 #include "common/error.h"
 #include "common/util.h"
 #include <stdio.h>
+#include <time.h>
+#include <utf8proc.h>
 
 /* ---- added-token trie ------------------------------------------------------------------------------- */
 int tk_trie_add(tk_trie *tr, const char *s, size_t n, int32_t token) {
@@ -277,10 +279,25 @@ typedef struct par_job {
     const lj_tokenizer *t; const tk_buf *arena; const tk_piece *v; size_t a, b;
     const tk_pretok *rest;
     tk_ids ids; int rc; char err[LJ_ERRLEN];
+    double cpu_s;                          /* this thread's CPU time (LJ_TOK_TIMING report) */
 } par_job;
 
+static double thread_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void *par_run_inner(par_job *j);
 static void *par_run(void *arg) {
     par_job *j = arg;
+    double c0 = thread_cpu_now();
+    par_run_inner(j);
+    j->cpu_s = thread_cpu_now() - c0;
+    return NULL;
+}
+
+static void *par_run_inner(par_job *j) {
     tk_scratch *sc = tk_scratch_new();
     if (!sc) { j->rc = lj_errf(j->err, sizeof j->err, "out of memory"); return NULL; }
     tk_scratch_enable_l1(sc);
@@ -341,6 +358,65 @@ oom:
     return -1;
 }
 
+/* Char-class pre-tokenizers (Digits, WhitespaceSplit, Whitespace, Punctuation) split a piece the
+ * same way if it is first cut where the class changes in the right direction: there the sequential
+ * result has a boundary, and neither side looks across it. Returns whether pt is such a one and,
+ * if so, whether position p (between characters a and b) is a safe cut. */
+static int cuttable(const tk_pretok *pt) {
+    return pt->type == PT_DIGITS || pt->type == PT_WHITESPACE_SPLIT || pt->type == PT_WHITESPACE ||
+           (pt->type == PT_PUNCTUATION && pt->behavior == SPLIT_ISOLATED);
+}
+
+static int is_number(uint32_t c) {
+    if (c < 0x80) return c >= '0' && c <= '9';
+    int cat = utf8proc_category((utf8proc_int32_t)c);
+    return cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+}
+
+static int safe_cut(const tk_pretok *pt, uint32_t a, uint32_t b) {
+    switch (pt->type) {
+    case PT_DIGITS: return !is_number(a) && is_number(b);
+    case PT_WHITESPACE_SPLIT: case PT_WHITESPACE: return tk_is_whitespace(a) && !tk_is_whitespace(b);
+    case PT_PUNCTUATION: return !tk_is_punctuation(a) && tk_is_punctuation(b);
+    }
+    return 0;
+}
+
+/* Cuts pieces longer than `chunk` at safe positions for the char-class pre-tokenizer pt. */
+static int cut_for_pretok(const tk_pretok *pt, const tk_buf *arena, tk_pieces *ps, size_t chunk) {
+    tk_pieces out = {0};
+    for (size_t i = 0; i < ps->n; i++) {
+        tk_piece p = ps->v[i];
+        if (p.id >= 0 || p.len <= chunk) { if (tk_pieces_push(&out, p.off, p.len, p.id, p.z)) goto oom; continue; }
+        const char *w = arena->p + p.off;
+        size_t a = 0;
+        while (a < p.len) {
+            size_t b = a + chunk;
+            if (b >= p.len) b = p.len;
+            else {
+                while (b < p.len && ((uint8_t)w[b] & 0xC0) == 0x80) b++;
+                /* walk on to the next safe cut */
+                size_t st = b - 1;
+                while (st > a && ((uint8_t)w[st] & 0xC0) == 0x80) st--;
+                size_t l; uint32_t prev = tk_utf8_next(w + st, p.len - st, &l);
+                while (b < p.len) {
+                    uint32_t c = tk_utf8_next(w + b, p.len - b, &l);
+                    if (safe_cut(pt, prev, c)) break;
+                    prev = c; b += l;
+                }
+            }
+            if (tk_pieces_push(&out, p.off + a, b - a, -1, tk_zsub(p.z, a))) goto oom;
+            a = b;
+        }
+    }
+    free(ps->v);
+    *ps = out;
+    return 0;
+oom:
+    free(out.v);
+    return -1;
+}
+
 int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int add_special, int threads,
                         int32_t **ids_out, size_t *n_out, char *err, size_t errlen) {
     char ebuf[LJ_ERRLEN];
@@ -350,14 +426,20 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
     tk_pieces ps = {0};
     tk_ids ids = {0};
     int rc = -1;
-    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0;
+    double t_start = getenv("LJ_TOK_TIMING") ? lj_now() : 0, cpu_start = t_start ? thread_cpu_now() : 0;
     if (threads > 64) threads = 64;
     int par = threads > 1 && len >= (1u << 16);
     /* In parallel, only the first pre-tokenizer step runs on the whole text (its regex spread over
      * threads); the other steps run per thread on its share of the pieces. */
     const tk_pretok *first = t->pretok, *rest = NULL;
     tk_pretok rest_seq = {0};
-    if (par && t->pretok && t->pretok->type == PT_SEQUENCE && t->pretok->n_items > 1) {
+    const tk_pretok *head = t->pretok && t->pretok->type == PT_SEQUENCE && t->pretok->n_items ? &t->pretok->items[0] : t->pretok;
+    int cut_text = par && head && cuttable(head);
+    if (cut_text) {
+        /* the whole pre-tokenizer runs in the threads, on the text cut where the first step splits anyway */
+        first = NULL;
+        rest = t->pretok;
+    } else if (par && t->pretok && t->pretok->type == PT_SEQUENCE && t->pretok->n_items > 1) {
         first = &t->pretok->items[0];
         rest_seq.type = PT_SEQUENCE;
         rest_seq.items = t->pretok->items + 1;
@@ -365,7 +447,9 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
         rest = &rest_seq;
     }
     if (encode_pieces(t, first, text, len, &arena, &ps, threads, err, errlen)) goto done;
-    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s\n", ps.n, lj_now() - t_start);
+    if (cut_text && cut_for_pretok(head, &arena, &ps, 1u << 16)) { lj_errf(err, errlen, "out of memory"); goto done; }
+    if (t_start) fprintf(stderr, "tokenizer: pre-tokenized %zu pieces in %.3f s (calling thread CPU %.3f s)\n", ps.n,
+                         lj_now() - t_start, thread_cpu_now() - cpu_start);
     if (!par) {
         tk_scratch *sc = tk_scratch_new();
         if (!sc) { lj_errf(err, errlen, "out of memory"); goto done; }
@@ -407,10 +491,20 @@ int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int
             if (!bad) for (size_t q = 0; q < jobs[r].ids.n; q++) if (tk_ids_push(&ids, jobs[r].ids.v[q])) { bad = 1; lj_errf(err, errlen, "out of memory"); break; }
             free(jobs[r].ids.v);
         }
+        if (t_start) {
+            double mx = 0;
+            for (int r = 0; r < threads; r++) {
+                fprintf(stderr, "tokenizer: thread %d: %zu pieces, CPU %.3f s\n", r, jobs[r].b - jobs[r].a, jobs[r].cpu_s);
+                if (jobs[r].cpu_s > mx) mx = jobs[r].cpu_s;
+            }
+            fprintf(stderr, "tokenizer: critical path (sequential CPU + slowest thread) %.3f s\n",
+                    thread_cpu_now() - cpu_start - jobs[0].cpu_s + mx);
+        }
         free(jobs); free(th);
         if (bad) goto done;
     }
-    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s\n", lj_now() - t_start);
+    if (t_start) fprintf(stderr, "tokenizer: encoded in %.3f s (calling thread CPU %.3f s)\n", lj_now() - t_start,
+                         thread_cpu_now() - cpu_start);
     if (add_special && t->postproc && post_process(t->postproc, &ids)) { lj_errf(err, errlen, "out of memory"); goto done; }
     if (!ids.v && !(ids.v = malloc(sizeof *ids.v))) { lj_errf(err, errlen, "out of memory"); goto done; }
     *ids_out = ids.v; *n_out = ids.n;

@@ -88,7 +88,13 @@ void tk_strmap_free(tk_strmap *m) {
 }
 
 /* ---- merges: (left id, right id) -> (rank, new id) --------------------------------------------- */
-static inline size_t pair_slot(uint64_t key, size_t mask) { return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask; }
+/* murmur3's 64-bit finalizer: both ids reach the low bits (a plain multiply left the left id out) */
+static inline size_t pair_slot(uint64_t key, size_t mask) {
+    key ^= key >> 33; key *= 0xff51afd7ed558ccdull;
+    key ^= key >> 33; key *= 0xc4ceb9fe1a85ec53ull;
+    key ^= key >> 33;
+    return (size_t)key & mask;
+}
 
 static int merges_grow(tk_bpe *m) {
     size_t nslots = m->merge_mask ? (m->merge_mask + 1) * 2 : 1024;
@@ -278,10 +284,11 @@ void tk_scratch_free(tk_scratch *s) { if (s) { free(s->syms); free(s->heap); fre
 static inline int hent_less(hent a, hent b) { return a < b; }
 static inline hent hent_make(int32_t rank, int32_t pos) { return ((uint64_t)(uint32_t)rank << 32) | (uint32_t)pos; }
 
+/* A 4-ary min-heap: half the levels of a binary heap, and the four children share a cache line. */
 static void heap_push(hent *h, size_t *n, hent e) {
     size_t i = (*n)++;
     while (i) {
-        size_t p = (i - 1) / 2;
+        size_t p = (i - 1) / 4;
         if (!hent_less(e, h[p])) break;
         h[i] = h[p]; i = p;
     }
@@ -292,11 +299,12 @@ static hent heap_pop(hent *h, size_t *n) {
     hent top = h[0], last = h[--(*n)];
     size_t i = 0, m = *n;
     for (;;) {
-        size_t c = 2 * i + 1;
+        size_t c = 4 * i + 1;
         if (c >= m) break;
-        if (c + 1 < m && hent_less(h[c + 1], h[c])) c++;
-        if (!hent_less(h[c], last)) break;
-        h[i] = h[c]; i = c;
+        size_t best = c, end = c + 4 < m ? c + 4 : m;
+        for (size_t k = c + 1; k < end; k++) if (hent_less(h[k], h[best])) best = k;
+        if (!hent_less(h[best], last)) break;
+        h[i] = h[best]; i = best;
     }
     if (m) h[i] = last;
     return top;
@@ -497,6 +505,7 @@ int tk_bpe_finish_load(tk_bpe *m, char *err, size_t errlen) {
             if (m->merges[i].new_id < 0) continue;
             int32_t a = (int32_t)(m->merges[i].key >> 32), b = (int32_t)(uint32_t)m->merges[i].key;
             const char *sa = m->id_to_tok[a], *sb = m->id_to_tok[b];
+            if (!sa || !sb || !m->tok_len[a] || !m->tok_len[b]) continue;   /* an empty token joins no characters */
             size_t l;
             uint32_t ca = last_char(sa, m->tok_len[a]);
             uint32_t cb = tk_utf8_next(sb, m->tok_len[b], &l);

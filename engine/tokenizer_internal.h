@@ -46,7 +46,6 @@ size_t tk_utf8_invalid_at(const char *s, size_t n);
 int tk_is_whitespace(uint32_t c);     /* Rust char::is_whitespace (White_Space) */
 int tk_is_word(uint32_t c);           /* regex \w (Unicode) */
 int tk_is_punctuation(uint32_t c);    /* ASCII punctuation or Unicode P* */
-int tk_is_alnum(uint32_t c);          /* letters and numbers */
 
 /* ---- patterns (literal string or PCRE2 regex) ------------------------------------------------ */
 typedef struct tk_pattern {
@@ -158,15 +157,13 @@ typedef struct tk_postproc {
     int32_t cls_id, sep_id;                            /* Bert / Roberta */
 } tk_postproc;
 
-enum { DEC_SEQUENCE, DEC_REPLACE, DEC_BYTEFALLBACK, DEC_FUSE, DEC_STRIP, DEC_METASPACE,
-       DEC_BYTELEVEL, DEC_WORDPIECE, DEC_BPE };
+enum { DEC_SEQUENCE, DEC_REPLACE, DEC_BYTEFALLBACK, DEC_FUSE, DEC_STRIP, DEC_METASPACE, DEC_BYTELEVEL };
 typedef struct tk_decoder {
     int type;
     struct tk_decoder *items; size_t n_items;
-    tk_pattern pattern; char *content; size_t content_len;   /* Replace; Strip content; BPE suffix */
+    tk_pattern pattern; char *content; size_t content_len;   /* Replace */
     uint32_t strip_char; size_t start, stop;                 /* Strip */
     uint32_t rep_char; int prepend_scheme;                   /* Metaspace */
-    int cleanup;                                             /* WordPiece */
 } tk_decoder;
 
 /* ---- added tokens ------------------------------------------------------------------------------- */

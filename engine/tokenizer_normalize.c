@@ -64,22 +64,48 @@ int tk_normalize(const tk_normalizer *nm, const char *s, size_t n, tk_buf *out, 
     switch (nm->type) {
     case NORM_SEQUENCE: {
         if (nm->n_items == 0) return tk_buf_append(out, s, n);
+        if (nm->n_items == 1) return tk_normalize(&nm->items[0], s, n, out, z, err, errlen);
+        /* first step reads s, the last writes into out, the ones between ping-pong */
         tk_buf a = {0}, b = {0};
-        if (tk_buf_append(&a, s, n)) return lj_errf(err, errlen, "out of memory");
+        const char *src = s; size_t sn = n;
         for (size_t k = 0; k < nm->n_items; k++) {
-            b.len = 0;
-            if (tk_normalize(&nm->items[k], a.p, a.len, &b, z, err, errlen)) { free(a.p); free(b.p); return -1; }
-            tk_buf t = a; a = b; b = t;
+            tk_buf *dst = k + 1 == nm->n_items ? out : &b;
+            if (dst == &b) b.len = 0;
+            if (tk_normalize(&nm->items[k], src, sn, dst, z, err, errlen)) { free(a.p); free(b.p); return -1; }
+            if (dst == &b) { tk_buf t = a; a = b; b = t; src = a.p ? a.p : ""; sn = a.len; }
         }
-        int rc = tk_buf_append(out, a.p, a.len);
         free(a.p); free(b.p);
-        return rc ? lj_errf(err, errlen, "out of memory") : 0;
+        return 0;
     }
     case NORM_PREPEND:
         if (n && tk_buf_append(out, nm->content, nm->content_len)) return lj_errf(err, errlen, "out of memory");
         if (n && *z) *z += nm->content_len;
         return tk_buf_append(out, s, n);
     case NORM_REPLACE: {
+        if (!nm->pattern.is_regex && nm->pattern.lit_len == 1) {
+            /* one-byte literal (Replace(' ', '▁') of Llama/Mistral/Jamba files): a memchr loop */
+            char c = nm->pattern.lit[0];
+            size_t zin = *z, zout = 0, count = 0;
+            int zdone = zin == 0;
+            for (const char *q = s; (q = memchr(q, c, (size_t)(s + n - q))); q++) count++;
+            if (tk_buf_reserve(out, n + count * nm->content_len + 1)) return lj_errf(err, errlen, "out of memory");
+            char *o = out->p + out->len, *o0 = o;
+            size_t pos = 0;
+            for (;;) {
+                const char *q = memchr(s + pos, c, n - pos);
+                size_t k = q ? (size_t)(q - s) : n;
+                if (!zdone && zin <= k) { zout = (size_t)(o - o0) + (zin - pos); zdone = 1; }
+                memcpy(o, s + pos, k - pos); o += k - pos;
+                if (!q) break;
+                memcpy(o, nm->content, nm->content_len); o += nm->content_len;
+                pos = k + 1;
+                if (!zdone && zin <= pos) { zout = (size_t)(o - o0); zdone = 1; }
+            }
+            out->len += (size_t)(o - o0);
+            out->p[out->len] = 0;
+            *z = zout;
+            return 0;
+        }
         struct replace_ctx c = {s, 0, nm, out, out->len, *z, 0, *z == 0};
         if (tk_pattern_each(&nm->pattern, s, n, replace_cb, &c)) return lj_errf(err, errlen, "Replace normalizer: match failed");
         if (!c.z_done) c.z_out = out->len - c.base + (c.z_in - c.pos);

@@ -14,15 +14,18 @@ typedef struct eval_model_opts {
     const char *model_dir;
     lj_load_opts load;
     size_t max_context;        /* 0 = the model's max_position_embeddings */
-    size_t chunk;              /* prefill chunk, 0 = one pass */
+    size_t chunk;              /* prefill chunk, 0 = 512 */
+    size_t batch;              /* samples in flight in the scheduler, 0 = 4 */
 } eval_model_opts;
 
 typedef struct eval_ruler_opts {
     eval_model_opts m;
     const size_t *lengths; size_t n_lengths;
-    const char *const *tasks; size_t n_tasks;   /* NULL = all */
+    const char *const *tasks; size_t n_tasks;   /* NULL = all (qa_1/qa_2 when their data is given) */
     size_t samples;            /* per task and length */
     const char *haystack;      /* NULL = samples/haystack/licenses.txt */
+    const char *qa_squad;      /* qa_1 data (SQuAD v2.0 JSON), NULL = qa_1 not run */
+    const char *qa_hotpotqa;   /* qa_2 data (HotpotQA dev JSON), NULL = qa_2 not run */
     uint64_t seed;
     const double *depths; size_t n_depths;     /* optional forced needle depths (percent) */
     const char *output;        /* results JSON (NULL = none); <output>.partial.jsonl for resume */

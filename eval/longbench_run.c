@@ -50,11 +50,104 @@ static const char *str_field(json_t *j, const char *k) {
     return s ? s : "";
 }
 
+typedef struct pending {
+    json_t *j;
+    char id[256];
+    int is_v2, cut;
+    const lb_dataset *d;
+    size_t max_new;
+    char *prompt;
+    const char *model;
+} pending;
+
+/* Scores one finished sample the way LongBench's eval.py (v1) or pred.py/result.py (v2) does. */
+static void record(pending *pp, const eval_output *o, json_t *samples, FILE *pf, size_t *nrun, double t0) {
+    json_t *j = pp->j;
+    const char *ds_name = pp->is_v2 ? "longbench_v2" : pp->d->name, *id = pp->id;
+    const lb_dataset *d = pp->d;
+    int is_v2 = pp->is_v2, cut = pp->cut;
+    size_t max_new = pp->max_new;
+    const eval_output go = *o;
+    const char *model = pp->model;
+    const char *pred = go.text ? go.text : "";
+    json_t *rec;
+    if (is_v2) {
+        char *resp = strip_dup(pred);
+        char letter = lb_v2_extract(resp ? resp : "");
+        char ls[2] = {letter, 0};
+        int judge = letter && !strcmp(ls, str_field(j, "answer"));
+        rec = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:f}", "id", id, "dataset", ds_name, "prediction",
+                        resp ? resp : "", "answer", str_field(j, "answer"),
+                        "pred", letter ? json_string(ls) : json_null(), "difficulty", str_field(j, "difficulty"),
+                        "length", str_field(j, "length"), "metric", "accuracy", "score", judge ? 1.0 : 0.0);
+        free(resp);
+    } else {
+        json_t *answers = json_object_get(j, "answers"), *classes = json_object_get(j, "all_classes");
+        size_t na = json_array_size(answers), nc = json_array_size(classes);
+        const char **av = calloc(na + 1, sizeof *av), **cv = calloc(nc + 1, sizeof *cv);
+        for (size_t i = 0; i < na; i++) av[i] = json_string_value(json_array_get(answers, i)) ? json_string_value(json_array_get(answers, i)) : "";
+        for (size_t i = 0; i < nc; i++) cv[i] = json_string_value(json_array_get(classes, i)) ? json_string_value(json_array_get(classes, i)) : "";
+        double score;
+        int srec = lb_score(d, pred, av, na, cv, nc, &score);
+        rec = json_pack("{s:s, s:s, s:s, s:O, s:s}", "id", id, "dataset", ds_name, "prediction", pred,
+                        "answers", answers ? answers : json_array(), "metric", lb_metric_name(d->metric));
+        if (rec) {
+            json_object_set_new(rec, "score", srec ? json_null() : json_real(score));
+            if (srec && (d->metric == LB_QA_F1_ZH || d->metric == LB_ROUGE_ZH))
+                json_object_set_new(rec, "score_note", json_string("needs jieba word segmentation: not implemented; use `longjam eval score` output with LongBench's eval.py"));
+            if (classes) json_object_set(rec, "all_classes", classes);
+            json_t *len = json_object_get(j, "length");
+            if (json_is_integer(len)) {
+                json_int_t L = json_integer_value(len);
+                json_object_set(rec, "length", len);
+                json_object_set_new(rec, "bucket", json_string(L < 4000 ? "0-4k" : L < 8000 ? "4-8k" : "8k+"));
+            }
+        }
+        free(av); free(cv);
+    }
+    if (rec) {
+        json_object_set_new(rec, "model", json_string(model));
+        json_object_set_new(rec, "prompt_tokens", json_integer((json_int_t)go.prompt_tokens));
+        json_object_set_new(rec, "output_tokens", json_integer((json_int_t)go.n_tokens));
+        json_object_set_new(rec, "max_new_tokens", json_integer((json_int_t)max_new));
+        json_object_set_new(rec, "truncated", json_boolean(cut || go.truncated));
+        json_object_set_new(rec, "seconds", json_real(go.seconds));
+        json_array_append(samples, rec);
+        if (pf) eval_partial_append(pf, rec);
+        fprintf(stderr, "[%zu] %s: score %s%.3f (%zu prompt + %zu new tokens, %.1f s; %.0f s total)\n",
+                ++*nrun, id, json_is_null(json_object_get(rec, "score")) ? "n/a " : "",
+                json_number_value(json_object_get(rec, "score")), go.prompt_tokens, go.n_tokens, go.seconds, lj_now() - t0);
+        json_decref(rec);
+    }
+}
+
+static int run_group(eval_runner *r, pending *pend, size_t *np, int32_t nl_id, json_t *samples, FILE *pf, size_t *nrun,
+                     double t0, char *err, size_t errlen) {
+    eval_job *jobs = calloc(*np + 1, sizeof *jobs);
+    if (!jobs) return lj_errf(err, errlen, "out of memory");
+    for (size_t q = 0; q < *np; q++) {
+        int stop_nl = !pend[q].is_v2 && !strcmp(pend[q].d->name, "samsum") && nl_id >= 0;
+        jobs[q] = (eval_job){.prompt = pend[q].prompt, .max_new = pend[q].max_new, .label = pend[q].id};
+        if (stop_nl) { jobs[q].extra_stop = &nl_id; jobs[q].n_extra = 1; }
+    }
+    int rc = eval_generate_batch(r, jobs, *np, NULL, NULL, err, errlen);
+    for (size_t q = 0; q < *np; q++) {
+        if (!rc && jobs[q].failed) rc = lj_errf(err, errlen, "%s", jobs[q].err);
+        if (!rc) record(&pend[q], &jobs[q].out, samples, pf, nrun, t0);
+        free(jobs[q].out.text);
+        free(pend[q].prompt);
+        json_decref(pend[q].j);
+    }
+    free(jobs);
+    *np = 0;
+    return rc;
+}
+
 int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_t errlen) {
     FILE *f = fopen(o->data, "r");
     if (!f) return lj_errf(err, errlen, "%s: cannot open", o->data);
     eval_runner *r = NULL;
-    if (eval_runner_open(o->m.model_dir, &o->m.load, o->m.max_context, o->m.chunk, &r, err, errlen)) { fclose(f); return -1; }
+    if (eval_runner_open(o->m.model_dir, &o->m.load, o->m.max_context, o->m.chunk, o->m.batch, &r, err, errlen)) { fclose(f); return -1; }
     /* samsum stops at "\n" too: tokenizer.encode("\n", add_special_tokens=False)[-1] */
     int32_t nl_id = -1, *ids = NULL;
     size_t nids = 0;
@@ -79,6 +172,9 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
     size_t cap = 0, lineno = 0;
     int rc = 0, v2 = 0;
     double t0 = lj_now();
+    size_t group = 4 * r->batch, np = 0, nrun = 0;   /* lines read ahead and run together */
+    pending *pend = calloc(group, sizeof *pend);
+    if (!pend) rc = lj_errf(err, errlen, "out of memory");
     while (!rc && getline(&line, &cap, f) > 0) {
         lineno++;
         json_error_t je;
@@ -106,7 +202,7 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
         const char *sid = str_field(j, "_id");
         if (*sid) snprintf(id, sizeof id, "%s/%s", ds_name, sid);
         else snprintf(id, sizeof id, "%s/line%zu", ds_name, lineno);
-        json_t *prev = json_object_get(done, id);
+        json_t *prev = eval_partial_get(done, id, o->m.model_dir);
         if (prev) { json_array_append(samples, prev); json_decref(j); continue; }
 
         size_t max_new = is_v2 ? 128 : (size_t)d->max_new_tokens;
@@ -144,66 +240,15 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
             prompt = sb_take(&s);
         } else prompt = eval_chat_render(text, NULL);
         free(text);
-        eval_output go;
-        int stop_nl = !is_v2 && !strcmp(d->name, "samsum") && nl_id >= 0;
-        if (!prompt || eval_generate(r, prompt, max_new, &nl_id, stop_nl ? 1 : 0, id, &go, err, errlen)) {
-            free(prompt); json_decref(j);
-            rc = -1;
-            break;
-        }
-        free(prompt);
-        const char *pred = go.text ? go.text : "";
-        json_t *rec;
-        if (is_v2) {
-            char *resp = strip_dup(pred);
-            char letter = lb_v2_extract(resp ? resp : "");
-            char ls[2] = {letter, 0};
-            int judge = letter && !strcmp(ls, str_field(j, "answer"));
-            rec = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:f}", "id", id, "dataset", ds_name, "prediction",
-                            resp ? resp : "", "answer", str_field(j, "answer"),
-                            "pred", letter ? json_string(ls) : json_null(), "difficulty", str_field(j, "difficulty"),
-                            "length", str_field(j, "length"), "metric", "accuracy", "score", judge ? 1.0 : 0.0);
-            free(resp);
-        } else {
-            json_t *answers = json_object_get(j, "answers"), *classes = json_object_get(j, "all_classes");
-            size_t na = json_array_size(answers), nc = json_array_size(classes);
-            const char **av = calloc(na + 1, sizeof *av), **cv = calloc(nc + 1, sizeof *cv);
-            for (size_t i = 0; i < na; i++) av[i] = json_string_value(json_array_get(answers, i)) ? json_string_value(json_array_get(answers, i)) : "";
-            for (size_t i = 0; i < nc; i++) cv[i] = json_string_value(json_array_get(classes, i)) ? json_string_value(json_array_get(classes, i)) : "";
-            double score;
-            int srec = lb_score(d, pred, av, na, cv, nc, &score);
-            rec = json_pack("{s:s, s:s, s:s, s:O, s:s}", "id", id, "dataset", ds_name, "prediction", pred,
-                            "answers", answers ? answers : json_array(), "metric", lb_metric_name(d->metric));
-            if (rec) {
-                json_object_set_new(rec, "score", srec ? json_null() : json_real(score));
-                if (srec && (d->metric == LB_QA_F1_ZH || d->metric == LB_ROUGE_ZH))
-                    json_object_set_new(rec, "score_note", json_string("needs jieba word segmentation: not implemented; use `longjam eval score` output with LongBench's eval.py"));
-                if (classes) json_object_set(rec, "all_classes", classes);
-                json_t *len = json_object_get(j, "length");
-                if (json_is_integer(len)) {
-                    json_int_t L = json_integer_value(len);
-                    json_object_set(rec, "length", len);
-                    json_object_set_new(rec, "bucket", json_string(L < 4000 ? "0-4k" : L < 8000 ? "4-8k" : "8k+"));
-                }
-            }
-            free(av); free(cv);
-        }
-        if (rec) {
-            json_object_set_new(rec, "prompt_tokens", json_integer((json_int_t)go.prompt_tokens));
-            json_object_set_new(rec, "output_tokens", json_integer((json_int_t)go.n_tokens));
-            json_object_set_new(rec, "max_new_tokens", json_integer((json_int_t)max_new));
-            json_object_set_new(rec, "truncated", json_boolean(cut || go.truncated));
-            json_object_set_new(rec, "seconds", json_real(go.seconds));
-            json_array_append(samples, rec);
-            if (pf) eval_partial_append(pf, rec);
-            fprintf(stderr, "[%zu] %s: score %s%.3f (%zu prompt + %zu new tokens, %.1f s; %.0f s total)\n",
-                    json_array_size(samples), id, json_is_null(json_object_get(rec, "score")) ? "n/a " : "",
-                    json_number_value(json_object_get(rec, "score")), go.prompt_tokens, go.n_tokens, go.seconds, lj_now() - t0);
-            json_decref(rec);
-        }
-        free(go.text);
-        json_decref(j);
+        if (!prompt) { rc = lj_errf(err, errlen, "%s: out of memory", id); json_decref(j); break; }
+        pending *pp = &pend[np++];
+        *pp = (pending){.j = j, .is_v2 = is_v2, .d = d, .cut = cut, .max_new = max_new, .prompt = prompt, .model = o->m.model_dir};
+        snprintf(pp->id, sizeof pp->id, "%s", id);
+        if (np == group) rc = run_group(r, pend, &np, nl_id, samples, pf, &nrun, t0, err, errlen);
     }
+    if (!rc && np) rc = run_group(r, pend, &np, nl_id, samples, pf, &nrun, t0, err, errlen);
+    for (size_t q = 0; q < np; q++) { free(pend[q].prompt); json_decref(pend[q].j); }
+    free(pend);
     free(line);
     fclose(f);
     if (pf) fclose(pf);

@@ -361,8 +361,116 @@ static int ngram_overlap(const uint32_t *tid, size_t tn, const uint32_t *pid, si
     return 0;
 }
 
+/* rougeLsum (split_summaries=False): text.split("\n") without empty lines, each tokenized; the
+ * union LCS of each reference line against all candidate lines, counted against token budgets. */
+typedef struct tok_lines {
+    py_str *low;      /* one buffer per line */
+    span **toks;
+    size_t *n;
+    size_t lines;
+} tok_lines;
+
+static void tok_lines_free(tok_lines *t) {
+    for (size_t i = 0; i < t->lines; i++) { py_str_free(&t->low[i]); free(t->toks[i]); }
+    free(t->low); free(t->toks); free(t->n);
+    memset(t, 0, sizeof *t);
+}
+
+static int tok_lines_make(const char *text, int stem, tok_lines *t) {
+    memset(t, 0, sizeof *t);
+    size_t cap = 1;
+    for (const char *p = text; *p; p++) cap += *p == '\n';
+    t->low = calloc(cap, sizeof *t->low);
+    t->toks = calloc(cap, sizeof *t->toks);
+    t->n = calloc(cap, sizeof *t->n);
+    if (!t->low || !t->toks || !t->n) return -1;
+    const char *p = text;
+    for (;;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            char *line = strndup(p, len);
+            if (!line) return -1;
+            t->toks[t->lines] = google_tokens(line, stem, &t->low[t->lines], &t->n[t->lines]);
+            free(line);
+            if (!t->toks[t->lines]) return -1;
+            t->lines++;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static int rouge_lsum(const char *target, const char *pred, int stem, metric_prf *out) {
+    tok_lines r, c;
+    int rc = -1;
+    uint32_t *ids = NULL;
+    span *all = NULL;
+    size_t *cnt_r = NULL, *cnt_c = NULL;
+    unsigned char *mark = NULL;
+    if (tok_lines_make(target, stem, &r) | tok_lines_make(pred, stem, &c)) goto done;
+    rc = 0;
+    if (!r.lines || !c.lines) goto done;
+    size_t m = 0, n = 0, maxr = 0;
+    for (size_t i = 0; i < r.lines; i++) { m += r.n[i]; if (r.n[i] > maxr) maxr = r.n[i]; }
+    for (size_t i = 0; i < c.lines; i++) n += c.n[i];
+    if (!m || !n) goto done;
+    rc = -1;
+    all = malloc((m + n) * sizeof *all);
+    ids = malloc((m + n) * sizeof *ids);
+    if (!all || !ids) goto done;
+    size_t k = 0;
+    for (size_t i = 0; i < r.lines; i++) for (size_t j = 0; j < r.n[i]; j++) all[k++] = r.toks[i][j];
+    for (size_t i = 0; i < c.lines; i++) for (size_t j = 0; j < c.n[i]; j++) all[k++] = c.toks[i][j];
+    long nid = spans_to_ids(all, m + n, ids);
+    cnt_r = calloc((size_t)nid + 1, sizeof *cnt_r);
+    cnt_c = calloc((size_t)nid + 1, sizeof *cnt_c);
+    mark = malloc(maxr + 1);
+    if (nid < 0 || !cnt_r || !cnt_c || !mark) goto done;
+    for (size_t i = 0; i < m; i++) cnt_r[ids[i]]++;
+    for (size_t i = 0; i < n; i++) cnt_c[ids[m + i]]++;
+    size_t hits = 0, roff = 0;
+    for (size_t ri = 0; ri < r.lines; ri++) {
+        const uint32_t *x = ids + roff;
+        size_t xn = r.n[ri];
+        memset(mark, 0, xn + 1);
+        size_t coff = m;
+        for (size_t ci = 0; ci < c.lines; ci++) {
+            const uint32_t *y = ids + coff;
+            size_t yn = c.n[ci], W = yn + 1;
+            coff += yn;
+            uint32_t *T = calloc((xn + 1) * W, sizeof *T);   // [xn+1, yn+1] _lcs_table
+            if (!T) goto done;
+            for (size_t i = 1; i <= xn; i++)
+                for (size_t j = 1; j <= yn; j++)
+                    T[i * W + j] = x[i - 1] == y[j - 1] ? T[(i - 1) * W + j - 1] + 1
+                                 : (T[(i - 1) * W + j] > T[i * W + j - 1] ? T[(i - 1) * W + j] : T[i * W + j - 1]);
+            size_t i = xn, j = yn;   /* _backtrack_norec */
+            while (i > 0 && j > 0) {
+                if (x[i - 1] == y[j - 1]) { mark[i - 1] = 1; i--; j--; }
+                else if (T[i * W + j - 1] > T[(i - 1) * W + j]) j--;
+                else i--;
+            }
+            free(T);
+        }
+        for (size_t i = 0; i < xn; i++)   /* union LCS tokens in reference order */
+            if (mark[i] && cnt_c[x[i]] > 0 && cnt_r[x[i]] > 0) { hits++; cnt_c[x[i]]--; cnt_r[x[i]]--; }
+        roff += xn;
+    }
+    out->recall = (double)hits / (double)m;
+    out->precision = (double)hits / (double)n;
+    out->fmeasure = fmeasure(out->precision, out->recall);
+    rc = 0;
+done:
+    tok_lines_free(&r); tok_lines_free(&c);
+    free(all); free(ids); free(cnt_r); free(cnt_c); free(mark);
+    return rc;
+}
+
 int metric_rouge_google(const char *type, const char *target, const char *pred, int use_stemmer, metric_prf *out) {
     memset(out, 0, sizeof *out);
+    if (!strcmp(type, "rougeLsum")) return rouge_lsum(target, pred, use_stemmer, out);
     int lcs_kind = !strcmp(type, "rougeL");
     long N = 0;
     if (!lcs_kind) {

@@ -35,7 +35,8 @@ typedef struct metric_prf {
 } metric_prf;
 
 /* Google rouge-score, RougeScorer([type], use_stemmer).score(target, prediction): type "rouge1",
- * "rouge2" (any "rougeN") or "rougeL"; use_stemmer applies NLTK's Porter stemmer to tokens longer
+ * "rouge2" (any "rougeN" with one digit), "rougeL" or "rougeLsum" (lines split on "\n",
+ * split_summaries=False); use_stemmer applies NLTK's Porter stemmer to tokens longer
  * than 3 characters, as rouge-score does. Returns -1 for an unknown type. */
 int metric_rouge_google(const char *type, const char *target, const char *pred, int use_stemmer, metric_prf *out);
 

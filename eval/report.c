@@ -254,6 +254,16 @@ json_t *eval_partial_load(const char *path) {
     return done;
 }
 
+json_t *eval_partial_get(json_t *done, const char *id, const char *model) {
+    json_t *r = json_object_get(done, id);
+    const char *m = json_string_value(json_object_get(r, "model"));
+    if (r && m && model && strcmp(m, model)) {
+        fprintf(stderr, "warning: %s: the partial result came from model %s, not %s: run again\n", id, m, model);
+        return NULL;
+    }
+    return r;
+}
+
 int eval_partial_append(FILE *f, json_t *sample) {
     char *s = json_dumps(sample, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (!s) return -1;

@@ -1,6 +1,7 @@
 /* RULER-style task generators; see ruler.h. Each generator mirrors the RULER script named above
  * it; "units" are what RULER's binary search counts (essay words, noise sentences, list words). */
 #include "eval/ruler.h"
+#include "eval/metrics.h"
 #include "eval/strbuf.h"
 
 #include <math.h>
@@ -27,6 +28,8 @@ const ruler_task ruler_tasks[] = {
     {"vt", RULER_VT, 30, "noise", NULL, NULL, 0, 0, 0, 1, 4, 0, 0, 0, 0},
     {"cwe", RULER_CWE, 120, NULL, NULL, NULL, 0, 0, 0, 0, 0, 30, 3, 10, 0},
     {"fwe", RULER_FWE, 50, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 2.0},
+    {"qa_1", RULER_QA, 32, "squad", NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qa_2", RULER_QA, 32, "hotpotqa", NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 const size_t ruler_n_tasks = sizeof ruler_tasks / sizeof ruler_tasks[0];
 
@@ -158,7 +161,11 @@ int ruler_ctx_init(ruler_ctx *c, const lj_tokenizer *tok, const char *essay, siz
     return 0;
 }
 
+void ruler_qa_free(struct ruler_qa_data *q);
+
 void ruler_ctx_free(ruler_ctx *c) {
+    ruler_qa_free(c->qa[0]);
+    ruler_qa_free(c->qa[1]);
     free(c->essay); free(c->word_start); free(c->word_len); free(c->word_tokens);
     memset(c, 0, sizeof *c);
 }
@@ -706,6 +713,12 @@ static int build(ruler_ctx *c, const ruler_task *t, uint64_t seed, size_t N, siz
     case RULER_VT: return build_vt(c, t, seed, N, b);
     case RULER_CWE: return build_cwe(c, t, seed, N, length, b);
     case RULER_FWE: return build_fwe(c, t, seed, N, length, b);
+    case RULER_QA: {
+        char *full = NULL;
+        if (ruler_qa_build(c, t, seed, N, &full, &b->outputs, &b->n_outputs)) return -1;
+        split_prefix(b, full, " Answer:");
+        return 0;
+    }
     }
     return -1;
 }
@@ -732,9 +745,17 @@ static size_t prompt_tokens_for(ruler_ctx *c, const ruler_task *t, uint64_t seed
     return n;
 }
 
+const char *ruler_metric_name(const ruler_task *t) { return t->kind == RULER_QA ? "string_match_part" : "string_match_all"; }
+
+double ruler_score(const ruler_task *t, const char *pred, const char *const *outputs, size_t n) {
+    return t->kind == RULER_QA ? metric_string_match_part(pred, outputs, n) : metric_string_match_all(pred, outputs, n);
+}
+
 int ruler_sample_make(ruler_ctx *c, const ruler_task *t, size_t length, size_t index, ruler_sample *out,
                       char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
+    if (t->kind == RULER_QA && !c->qa[t->haystack[0] == 'h']) return lj_errf(err, errlen, "ruler %s: no %s data loaded (--qa-%s FILE)", t->name, t->haystack, t->haystack);
+    c->cur_index = index;
     uint64_t seed = hash_str(c->seed * 0x100000001B3ull + 1469598103934665603ull, t->name);
     seed = seed * 31 + length;
     seed = seed * 131 + index;

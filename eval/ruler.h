@@ -17,7 +17,7 @@
 
 #include "engine/tokenizer.h"
 
-typedef enum { RULER_NIAH, RULER_VT, RULER_CWE, RULER_FWE } ruler_kind;
+typedef enum { RULER_NIAH, RULER_VT, RULER_CWE, RULER_FWE, RULER_QA } ruler_kind;
 
 typedef struct ruler_task {
     const char *name;           /* RULER's name (synthetic.yaml): niah_single_1, vt, cwe, ... */
@@ -29,7 +29,7 @@ typedef struct ruler_task {
     int num_chains, num_hops;   /* vt */
     int freq_cw, freq_ucw, num_cw; /* cwe */
     double alpha;               /* fwe */
-} ruler_task;
+} ruler_task;                   /* qa: haystack names the data set, "squad" or "hotpotqa" */
 
 extern const ruler_task ruler_tasks[];
 extern const size_t ruler_n_tasks;
@@ -52,7 +52,17 @@ typedef struct ruler_ctx {
     const double *depths;        /* niah: needle depths in percent to use instead of random ones */
     size_t n_depths;
     int threads;                 /* tokenizer threads */
+    struct ruler_qa_data *qa[2]; /* qa_1 (SQuAD), qa_2 (HotpotQA) documents and questions, when loaded */
+    size_t cur_index;            /* sample being made (qa picks its question by it) */
 } ruler_ctx;
+
+/* qa.py read_squad (SQuAD v2.0 JSON: answerable questions) / read_hotpotqa (HotpotQA dev JSON):
+ * loads the data set that qa_1 (which = 0) or qa_2 (which = 1) draws from. */
+int ruler_qa_load(ruler_ctx *c, int which, const char *path, char *err, size_t errlen);
+/* Builds a qa sample with num_docs documents (internal to the generator). */
+struct ruler_built;
+int ruler_qa_build(ruler_ctx *c, const ruler_task *t, uint64_t seed, size_t num_docs, char **full, char ***outputs,
+                   size_t *n_outputs);
 
 /* essay: the haystack text (copied). Returns -1 with a message when it has no words. */
 int ruler_ctx_init(ruler_ctx *c, const lj_tokenizer *tok, const char *essay, size_t essay_len, uint64_t seed,
@@ -72,6 +82,10 @@ typedef struct ruler_sample {
     size_t length;          /* prompt_tokens + tokens_to_generate (<= requested) */
     size_t haystack_units;  /* words / sentences / list entries used */
 } ruler_sample;
+
+/* RULER's metric for a task: string_match_part for qa, string_match_all for the others. */
+const char *ruler_metric_name(const ruler_task *t);
+double ruler_score(const ruler_task *t, const char *pred, const char *const *outputs, size_t n);
 
 /* Makes sample `index` of `task` at `length` tokens. Deterministic in (seed, task, length, index).
  * Fails (with a message) when even the smallest haystack does not fit. */

@@ -61,10 +61,12 @@ typedef struct ingest_rect { double x1, y1, x2, y2; } ingest_rect;
 /* Receives one line in reading order with its box and its typical glyph height (median over its
  * words: a proxy of the font size that superscripts do not move); returns false to stop (OOM). */
 typedef bool (*pdf_line_fn)(void *ctx, const char *s, size_t n, double x0, double y0, double x1, double y1,
-                            double size);
+                            double size, double mono);
 /* Orders a page's text (poppler_page_get_text) into lines from its glyph boxes (one per character,
- * nr of them). Returns false on out of memory. */
-bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line_fn emit, void *ctx);
+ * nr of them). mono (NULL or nr flags) marks characters set in a monospaced font; each line gets
+ * the fraction of its characters that are. Returns false on out of memory. */
+bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, const unsigned char *mono,
+                     pdf_line_fn emit, void *ctx);
 
 /* Normalises a UTF-8 string (NFKC when compat, else NFC); invalid bytes become U+FFFD first.
  * Returns a malloc'd string (caller frees) or NULL on OOM. */

@@ -4,7 +4,7 @@
  * order is rebuilt here: glyphs → words (split at spaces and at jumps between glyph boxes) → rows
  * (words whose vertical centres agree) → fragments (runs of a row without a gap wider than 0.8 line
  * height) → XY-cut: a region is split at its widest empty vertical strip (a column gutter) when
- * both sides hold at least two fragments and a tenth of the width, preferred unless a horizontal
+ * both sides hold at least two fragments over three rows and a tenth of the width, preferred unless a horizontal
  * gap is more than twice as wide; else at its widest empty horizontal strip; a region that cannot
  * be split is one line (its fragments joined left to right). Leaves come out top-down, left-right. */
 #include "ingest/internal.h"
@@ -14,7 +14,7 @@
 #include <string.h>
 
 typedef struct box { double x0, y0, x1, y1; } box;
-typedef struct word { box b; size_t off, len; } word;
+typedef struct word { box b; size_t off, len; unsigned chars, mono; } word;
 typedef struct frag { box b; size_t w0, nw; } frag;    /* words w0..w0+nw-1 of the sorted word list */
 
 typedef struct lay {
@@ -85,7 +85,13 @@ static void emit_leaf(lay *L, size_t *idx, size_t n) {
         }
     }
     double size = nh ? hs[nh / 2] : b.y1 - b.y0;
-    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1, size)) L->fail = true;
+    size_t chars = 0, mono = 0;
+    for (size_t i = 0; i < n; i++) {
+        const frag *f = &L->f[idx[i]];
+        for (size_t k = 0; k < f->nw; k++) { chars += L->w[f->w0 + k].chars; mono += L->w[f->w0 + k].mono; }
+    }
+    double mfrac = chars ? (double)mono / (double)chars : 0;
+    if (o && !L->emit(L->ctx, s, o, b.x0, b.y0, b.x1, b.y1, size, mfrac)) L->fail = true;
     free(s);
 }
 
@@ -133,7 +139,8 @@ static void xycut(lay *L, size_t *idx, size_t n, span *spans, int depth) {
         }
         double wdt = maxx - minx;
         vok = nl >= 2 && nr >= 2 && lmax - lmin >= 0.1 * wdt && rmax - rmin >= 0.1 * wdt &&
-              lbot - ltop > 1.8 * L->h && rbot - rtop > 1.8 * L->h;
+              lbot - ltop > 2.6 * L->h && rbot - rtop > 2.6 * L->h;   /* 3 rows: a river of wide
+                                                                        * justified spaces is not a gutter */
     }
     bool vertical;
     if (vok && (hg <= 0 || vg * 2 >= hg)) vertical = true;
@@ -152,7 +159,8 @@ static void xycut(lay *L, size_t *idx, size_t n, span *spans, int depth) {
     xycut(L, idx + k, n - k, spans, depth + 1);
 }
 
-bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line_fn emit, void *ctx) {
+bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, const unsigned char *mono,
+                     pdf_line_fn emit, void *ctx) {
     lay L = {0};
     L.text = text; L.emit = emit; L.ctx = ctx;
     size_t len = strlen(text);
@@ -178,8 +186,10 @@ bool pdf_layout_page(const char *text, const ingest_rect *r, size_t nr, pdf_line
             bool jump = in && (q->x1 < cur.b.x1 - h * 1.5 || q->x1 > cur.b.x1 + h * 0.6 ||
                                fabs((q->y1 + q->y2) - (cur.b.y0 + cur.b.y1)) > h);
             if (in && jump) { L.w[L.nw++] = cur; in = false; }
-            if (!in) { cur.off = i; cur.len = 0; cur.b = (box){q->x1, q->y1, q->x2, q->y2}; in = true; }
+            if (!in) { cur.off = i; cur.len = 0; cur.b = (box){q->x1, q->y1, q->x2, q->y2}; cur.chars = cur.mono = 0; in = true; }
             cur.len = i + k - cur.off;
+            cur.chars++;
+            cur.mono += mono && mono[ci];
             cur.b.x0 = fmin(cur.b.x0, q->x1); cur.b.y0 = fmin(cur.b.y0, q->y1);
             cur.b.x1 = fmax(cur.b.x1, q->x2); cur.b.y1 = fmax(cur.b.y1, q->y2);
         }

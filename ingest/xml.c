@@ -32,7 +32,6 @@ enum {
 };
 
 typedef enum { S_GENERIC, S_JATS, S_TEI, S_DOCBOOK, S_XHTML } schema;
-static const char *const schema_names[] = {"generic", "jats", "tei", "docbook", "xhtml"};
 
 typedef struct rule { const char *name; unsigned flags; } rule;
 
@@ -482,7 +481,6 @@ done:
     }
     if (x.count) ib_warn(b, "%d XML error(s), first at line %d: %s", x.count, x.line, x.msg);
     if (!have_root) return lj_errf(err, errlen, "no XML root element");
-    (void)schema_names;
     return 0;
 }
 

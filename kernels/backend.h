@@ -178,7 +178,12 @@ typedef struct lj_attention_params {
  *   topk    = top-k of probs (ties: lower expert index first), weights NOT renormalised
  *   out[t]  = Σ_j probs[t, e_j] · down_e(silu(gate_e(x[t])) ⊙ up_e(x[t]))
  * gate/up: [E] arrays of [I, H] tensors; down: [E] array of [H, I] tensors (host arrays of
- * views into backend memory). out is written (not accumulated). */
+ * views into backend memory). out is written (not accumulated).
+ * Expert weights are either the backend's weight_dtype or LJ_I8 with per-output-row fp32 scales
+ * in lj_tensor.scale (ExpertsInt8: w[r, :] = q[r, :] · scale[r]); a backend dequantises them on
+ * the fly and never holds them dequantised in full. The engine stores an int8 expert's gate and up
+ * back to back ([2I, H] int8, [2I] scales), so up.data = gate.data + I·H and up.scale = gate.scale
+ * + I: a backend may run both as one [2I, H] GEMM. */
 typedef struct lj_moe_params {
     const void *x; size_t ldx;     // [T, H]
     lj_tensor router;              // [E, H]
@@ -232,6 +237,10 @@ struct lj_backend {
     int (*attention)(lj_backend *b, const lj_attention_params *p);
     int (*moe)(lj_backend *b, const lj_moe_params *p);
     int (*argmax)(lj_backend *b, const lj_argmax_params *p);
+
+    /* Optional (NULL = unknown): bytes of backend memory free now and in total, for the memory
+     * plan (engine/plan.h). */
+    int (*mem_info)(lj_backend *b, size_t *free_bytes, size_t *total_bytes);
 };
 
 /* Constructors. threads: CPU worker count (0 = all online CPUs). The caller owns *out and frees

@@ -32,6 +32,8 @@ int pl_summarize(const pl_common_opts *o, const pl_summarize_opts *so, char **pa
 typedef struct pl_qa_opts {
     size_t max_answer_tokens;
     const char *instruction;  /* text between the document and the question */
+    int prefill_each;         /* no sharing: prefill document + question afresh for each question
+                                 (same tokens as the fork; for checks and for measuring the gain) */
 } pl_qa_opts;
 /* longjam qa: questions {"id", "doc", "question"} over documents (by id or path). */
 int pl_qa(const pl_common_opts *o, const pl_qa_opts *qo, char **docs, size_t n_docs, const char *questions);

@@ -26,6 +26,8 @@ typedef struct qa_ctx {
     char **doc_ids;
     qa_question *qs;
     size_t n_qs;
+    size_t *order;       /* pending question indices grouped by document */
+    size_t *first;       /* [n_docs + 1]: document i's questions are order[first[i] .. first[i + 1]) */
     pthread_t producer, *workers;
     size_t n_workers;
 } qa_ctx;
@@ -81,7 +83,7 @@ static void emit_answer(qa_doc *d, qa_ask *a, const char *answer, const char *er
     json_object_set_new(o, "answer", answer ? json_string(answer) : json_null());
     if (error) json_object_set_new(o, "error", json_string(error));
     pl_result *r = pl_result_new(a->qq->seq, o, error != NULL);
-    if (r) { r->tokens_in = a->n_prompt + d->n_prefix; r->tokens_out = a->q.n_out; }
+    if (r) { r->tokens_in = a->n_prompt + (d->c->qo->prefill_each ? 0 : d->n_prefix); r->tokens_out = a->q.n_out; }
     pl_runtime_emit(&c->rt, r);
 }
 
@@ -153,6 +155,12 @@ static void doc_start(pl_task *t, pl_engine *e) {
         doc_free(d);
         return;
     }
+    if (d->c->qo->prefill_each) {
+        size_t n = d->n_asks;
+        d->remaining = n;
+        for (size_t i = 0; i < n; i++) pl_engine_submit(e, &d->asks[i].q);
+        return;
+    }
     pl_engine_submit(e, &d->pre);
 }
 
@@ -166,12 +174,10 @@ static qa_doc *doc_prepare(qa_ctx *c, int index) {
     d->index = index;
     d->task.start = doc_start;
     d->task.discard = doc_discard;
-    for (size_t i = 0; i < c->n_qs; i++) if (c->qs[i].doc == index && c->qs[i].seq != UINT64_MAX) d->n_asks++;
+    d->n_asks = c->first[index + 1] - c->first[index];
     d->asks = lj_calloc(d->n_asks ? d->n_asks : 1, sizeof *d->asks);
     if (!d->asks) { free(d); return NULL; }
-    size_t k = 0;
-    for (size_t i = 0; i < c->n_qs; i++)
-        if (c->qs[i].doc == index && c->qs[i].seq != UINT64_MAX) { d->asks[k].d = d; d->asks[k++].qq = &c->qs[i]; }
+    for (size_t k = 0; k < d->n_asks; k++) { d->asks[k].d = d; d->asks[k].qq = &c->qs[c->order[c->first[index] + k]]; }
     char err[LJ_ERRLEN];
     char *text = NULL;
     size_t len;
@@ -220,6 +226,19 @@ static qa_doc *doc_prepare(qa_ctx *c, int index) {
         a->q = (lj_seq){.prompt = a->prompt, .n_prompt = a->n_prompt, .capacity = cap, .base_len = d->n_prefix,
                         .fork_from = NULL, .max_new = c->qo->max_answer_tokens, .sampling = c->b->defaults,
                         .eos = c->b->eos, .n_eos = c->b->n_eos, .on_token = ask_token, .on_done = ask_done, .user = a};
+        if (c->qo->prefill_each) {   // the whole prompt, document first, in a state of its own
+            int32_t *all = malloc((d->n_prefix + a->n_prompt) * sizeof *all);
+            if (!all) { snprintf(d->doc_err, sizeof d->doc_err, "out of memory"); return d; }
+            memcpy(all, d->prefix, d->n_prefix * sizeof *all);
+            memcpy(all + d->n_prefix, a->prompt, a->n_prompt * sizeof *all);
+            free(a->prompt);
+            a->prompt = all;
+            a->n_prompt += d->n_prefix;
+            a->q.prompt = all;
+            a->q.n_prompt = a->n_prompt;
+            a->q.base_len = 0;
+            a->q.capacity = a->n_prompt + c->qo->max_answer_tokens;
+        }
     }
     return d;
 }
@@ -240,9 +259,7 @@ static void *worker_main(void *arg) {
 static void *producer_main(void *arg) {
     qa_ctx *c = arg;
     for (size_t i = 0; i < c->n_docs && pl_stop_level() == 0; i++) {
-        int any = 0;
-        for (size_t k = 0; k < c->n_qs; k++) if (c->qs[k].doc == (int)i && c->qs[k].seq != UINT64_MAX) any = 1;
-        if (!any) continue;
+        if (c->first[i + 1] == c->first[i]) continue;   // no pending question
         if (pl_queue_push(c->rt.work, (void *)(intptr_t)(i + 1))) break;
     }
     if (pl_stop_level() == 0) pl_progress_set_total_known(&c->rt.progress);
@@ -254,8 +271,25 @@ static void *producer_main(void *arg) {
 
 /* Reads the questions and resolves each one's document (by id, path or file name). */
 static int read_questions(qa_ctx *c, const char *path, char *err, size_t errlen) {
+    // every name of each document (id, path, file name, file name without extension) -> index + 1;
+    // the first document given wins a name two share
+    pl_keyset *names = pl_keyset_new();
+    if (!names) return lj_errf(err, errlen, "out of memory");
+    for (size_t d = c->n_docs; d-- > 0;) {
+        const char *base = strrchr(c->docs[d], '/');
+        base = base ? base + 1 : c->docs[d];
+        const char *dot = strrchr(base, '.');
+        char stem[1024];
+        snprintf(stem, sizeof stem, "%.*s", (int)(dot && dot > base ? (size_t)(dot - base) : strlen(base)), base);
+        const char *keys[4] = {c->doc_ids[d], c->docs[d], base, stem};
+        for (int k = 0; k < 4; k++) {
+            int *v = pl_keyset_slot(names, keys[k]);
+            if (!v) { pl_keyset_free(names); return lj_errf(err, errlen, "out of memory"); }
+            *v = (int)d + 1;
+        }
+    }
     FILE *f = fopen(path, "rb");
-    if (!f) return lj_errf(err, errlen, "%s: cannot open", path);
+    if (!f) { pl_keyset_free(names); return lj_errf(err, errlen, "%s: cannot open", path); }
     char *line = NULL;
     size_t cap = 0, line_no = 0, qcap = 0;
     ssize_t n;
@@ -283,20 +317,14 @@ static int read_questions(qa_ctx *c, const char *path, char *err, size_t errlen)
         qq->id = strdup(json_is_string(id) ? json_string_value(id) : idb);
         qq->doc_ref = strdup(json_string_value(doc));
         qq->question = strdup(json_string_value(q));
-        qq->doc = -1;
         qq->seq = 0;
         json_decref(j);
-        for (size_t d = 0; d < c->n_docs; d++) {
-            const char *base = strrchr(c->docs[d], '/');
-            base = base ? base + 1 : c->docs[d];
-            const char *dot = strrchr(base, '.');
-            size_t stem = dot && dot > base ? (size_t)(dot - base) : strlen(base);
-            if (!strcmp(qq->doc_ref, c->doc_ids[d]) || !strcmp(qq->doc_ref, c->docs[d]) || !strcmp(qq->doc_ref, base) ||
-                (strlen(qq->doc_ref) == stem && !strncmp(qq->doc_ref, base, stem))) { qq->doc = (int)d; break; }
-        }
+        int at = pl_keyset_get(names, qq->doc_ref);
+        qq->doc = at > 0 ? at - 1 : -1;
     }
     free(line);
     fclose(f);
+    pl_keyset_free(names);
     return rc;
 }
 
@@ -341,6 +369,20 @@ int pl_qa(const pl_common_opts *o, const pl_qa_opts *qo, char **docs, size_t n_d
             pl_runtime_emit(&c.rt, pl_result_new(qq->seq, ol, 1));
         }
     }
+    // group the pending questions by document (counting sort, question order kept)
+    c.first = lj_calloc(n_docs + 2, sizeof *c.first);
+    c.order = lj_calloc(c.n_qs ? c.n_qs : 1, sizeof *c.order);
+    if (!c.first || !c.order) { fprintf(stderr, "error: out of memory\n"); pl_runtime_close(&c.rt); goto out; }
+    for (size_t i = 0; i < c.n_qs; i++)
+        if (c.qs[i].doc >= 0 && c.qs[i].seq != UINT64_MAX) c.first[c.qs[i].doc + 1]++;
+    for (size_t d = 0; d < n_docs; d++) c.first[d + 1] += c.first[d];
+    {
+        size_t *fill = lj_calloc(n_docs ? n_docs : 1, sizeof *fill);
+        if (!fill) { fprintf(stderr, "error: out of memory\n"); pl_runtime_close(&c.rt); goto out; }
+        for (size_t i = 0; i < c.n_qs; i++)
+            if (c.qs[i].doc >= 0 && c.qs[i].seq != UINT64_MAX) c.order[c.first[c.qs[i].doc] + fill[c.qs[i].doc]++] = i;
+        free(fill);
+    }
     pl_progress_skipped(&c.rt.progress, skipped);
     if (skipped && !o->rt.quiet) fprintf(stderr, "resume: %llu questions already answered in the output\n", (unsigned long long)skipped);
     c.n_workers = c.rt.o.workers;
@@ -362,6 +404,8 @@ int pl_qa(const pl_common_opts *o, const pl_qa_opts *qo, char **docs, size_t n_d
     rc = pl_runtime_close(&c.rt);
 out:
     free(c.workers);
+    free(c.first);
+    free(c.order);
     if (c.b) pl_backend_close(c.b);
     for (size_t i = 0; i < c.n_qs; i++) { free(c.qs[i].id); free(c.qs[i].doc_ref); free(c.qs[i].question); }
     free(c.qs);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/util.h"
@@ -676,6 +677,15 @@ int pl_run(const pl_common_opts *o, const char *input) {
     run_ctx c = {.o = o, .input = input};
     c.in = !strcmp(input, "-") ? stdin : fopen(input, "rb");
     if (!c.in) { fprintf(stderr, "error: %s: cannot open\n", input); return 1; }
+    struct stat si, so;
+    const char *outs[2] = {o->rt.output, o->rt.errors_file};
+    for (int k = 0; k < 2; k++)
+        if (outs[k] && strcmp(outs[k], "-") && !fstat(fileno(c.in), &si) && !stat(outs[k], &so) && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino) {
+            fprintf(stderr, "error: %s is the requests file: refusing to write results into it\n", outs[k]);
+            if (c.in != stdin) fclose(c.in);
+            return 2;
+        }
     if (pl_backend_open(o->model, &o->backend, &c.b, err, sizeof err)) {
         fprintf(stderr, "error: %s\n", err);
         if (c.in != stdin) fclose(c.in);

@@ -26,6 +26,8 @@ out=$(printf '{"ids": [1, 2303, 455]}\n{"ids": ["x"]}\n' | "$LJ" tokenize --toke
 check "decode bad" "$(echo "$out" | sed -n 2p | grep -c '"error": "line 2: ')" 1
 check "decode good" "$(echo "$out" | sed -n 1p)" '{"text": "hello"}'
 check "decode rc" "$rc" 3
+out=$(printf '{"text": "ab\xffcd"}\n' | "$LJ" tokenize --tokenizer "$TOK" 2>/dev/null)
+check "invalid UTF-8 names the offset" "$(echo "$out" | grep -c '"error": "line 1: byte offset 12: ')" 1
 "$LJ" tokenize --tokenizer /nonexistent.json </dev/null 2>/dev/null; check "missing tokenizer rc" "$?" 1
 "$LJ" tokenize </dev/null 2>/dev/null; check "usage rc" "$?" 2
 "$LJ" tokenize --help | grep -q "usage: longjam tokenize"; check "help" "$?" 0

@@ -9,6 +9,7 @@ References (pip install rouge rouge-score fuzzywuzzy python-Levenshtein):
                          ["rouge-l"]["f"], 0.0 when it raises; called from a scorer() frame as
                          LongBench's eval.py does (the recursion limit matters for long sentences)
   rouge1/rouge2/rougeL   rouge_score.rouge_scorer.RougeScorer([t], use_stemmer=False).score(ref, pred)
+  rougeLsum              the same (split_summaries=False: lines split on "\\n")
   rouge*_stem            the same with use_stemmer=True (NLTK PorterStemmer, NLTK_EXTENSIONS mode)
   porter                 nltk.stem.porter.PorterStemmer().stem(word) (pred = word, ref = stem)
   string_match_all/part  RULER scripts/eval/synthetic/constants.py, for one sample (fraction)
@@ -231,8 +232,9 @@ def main():
         emit("squad_em", pred=p, ref=g, score=float(exact_match_score(p, g)))
 
     # rouge package (LongBench) and Google rouge-score on the same pairs
-    scorers = {t: rouge_scorer.RougeScorer([t], use_stemmer=False) for t in ("rouge1", "rouge2", "rougeL")}
-    scorers.update({t + "_stem": rouge_scorer.RougeScorer([t], use_stemmer=True) for t in ("rouge1", "rouge2", "rougeL")})
+    types = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+    scorers = {t: rouge_scorer.RougeScorer([t], use_stemmer=False) for t in types}
+    scorers.update({t + "_stem": rouge_scorer.RougeScorer([t], use_stemmer=True) for t in types})
     pairs = [pair(rng) for _ in range(a.n)]
     long_pairs = []
     # long sentences around Python's recursion limit, with and without sentence breaks
@@ -271,7 +273,7 @@ def main():
         emit("porter", pred=w, ref=stemmer.stem(w), score=1.0)
     stem_words = sorted(words)
     for _ in range(a.n):
-        p = " ".join(rng.choice(stem_words) for _ in range(rng.randint(0, 20)))
+        p = rng.choice([" ", "\n", "\n\n"]).join(rng.choice(stem_words) for _ in range(rng.randint(0, 20)))
         g = perturb(rng, p) if rng.random() < 0.6 else " ".join(rng.choice(stem_words) for _ in range(rng.randint(0, 20)))
         emit_google(p, g)
 

@@ -93,6 +93,8 @@ def variants():
     sp("prepend-replace", lambda j: j.update(normalizer={"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}, pre_tokenizer=None))
     sp("prepend-metaspace-first", lambda j: j.update(normalizer={"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Prepend", "prepend": "▁"}]},
                                                           pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}]}))
+    sp("replace-empty-first", lambda j: j.update(normalizer={"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "x"}, {"type": "Replace", "pattern": {"String": " "}, "content": ""}, {"type": "Replace", "pattern": {"String": "x"}, "content": "  "}]},
+                                                      pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}]}))
     sp("nfd-stripaccents", lambda j: j.update(normalizer={"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "StripAccents"}, {"type": "Replace", "pattern": {"Regex": "[0-9]+"}, "content": "#"}]}, pre_tokenizer=None))
     sp("nofallback-unk", lambda j: (j["model"].update(byte_fallback=False, fuse_unk=False), j.update(pre_tokenizer=None)))
     sp("nofallback-fuse", lambda j: (j["model"].update(byte_fallback=False, fuse_unk=True), j.update(pre_tokenizer=None)))

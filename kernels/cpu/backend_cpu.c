@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef LONGJAM_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -130,6 +131,15 @@ static int cpu_zero(lj_backend *b, void *dst, size_t bytes) {
 
 static int cpu_sync(lj_backend *b) { return 0; }
 
+/* Host RAM: physical pages in total, MemAvailable-like free (available pages). */
+static int cpu_mem_info(lj_backend *b, size_t *free_bytes, size_t *total_bytes) {
+    long page = sysconf(_SC_PAGESIZE), total = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
+    if (page <= 0 || total <= 0) return cpu_fail(b, "cpu: cannot read the host memory size");
+    *total_bytes = (size_t)total * (size_t)page;
+    *free_bytes = avail > 0 ? (size_t)avail * (size_t)page : *total_bytes;
+    return 0;
+}
+
 static void cpu_destroy(lj_backend *b) {
     if (!b) return;
     cpu_impl *im = b->impl;
@@ -174,6 +184,7 @@ int lj_backend_cpu_new(int threads, lj_backend **out, char *err, size_t errlen) 
     b->attention = cpu_attention;
     b->moe = cpu_moe;
     b->argmax = cpu_argmax;
+    b->mem_info = cpu_mem_info;
     *out = b;
     return 0;
 }

@@ -1,9 +1,13 @@
 /* y = x · Wᵀ (+ bias) (+ y). The output columns are split across the pool's threads; each block
  * is one single-threaded OpenBLAS sgemm/sgemv when available (OpenBLAS's own threads are set to 1,
  * so its spinning workers never compete with the pool), else a dot-product loop (each output one
- * dot product in a fixed order, so results do not depend on M). */
+ * dot product in a fixed order, so results do not depend on M).
+ * Int8 weights (LJ_I8 with per-row scales, ExpertsInt8): each thread dequantises its rows of W a
+ * tile at a time into a small fp32 buffer (w[n, :] = q[n, :] · scale[n]) and multiplies that tile,
+ * so the fp32 weights never exist as a whole. */
 #include "kernels/cpu/cpu.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef LONGJAM_HAVE_OPENBLAS
 #include <cblas.h>
@@ -12,6 +16,7 @@
 typedef struct mm_job {
     const lj_matmul_params *p;
     size_t k;
+    int *failed;   /* int8 path: set when a thread cannot get its tile */
 } mm_job;
 
 #ifndef LONGJAM_HAVE_OPENBLAS
@@ -61,11 +66,59 @@ static void mm_blas_cols(void *arg, size_t n0, size_t n1) {
 }
 #endif
 
+/* Rows of W dequantised per tile: enough to keep sgemm efficient, small enough for the cache. */
+#define MM_I8_TILE 32
+
+/* columns [n0, n1) with int8 weights: dequantise MM_I8_TILE rows of W, multiply, next tile */
+static void mm_i8_cols(void *arg, size_t n0, size_t n1) {
+    const mm_job *j = arg;
+    const lj_matmul_params *p = j->p;
+    const size_t K = j->k;
+    const int8_t *q = p->w.data;
+    const float *scale = p->w.scale;
+    float *tile = malloc(MM_I8_TILE * K * sizeof *tile);   // [tile, K]
+    if (!tile) { __atomic_store_n(j->failed, 1, __ATOMIC_RELAXED); return; }
+    float beta = p->accumulate ? 1.0f : 0.0f;
+    for (size_t t0 = n0; t0 < n1; t0 += MM_I8_TILE) {
+        size_t nt = n1 - t0 < MM_I8_TILE ? n1 - t0 : MM_I8_TILE;
+        for (size_t r = 0; r < nt; r++) {
+            const int8_t *qr = q + (t0 + r) * K;
+            const float s = scale[t0 + r];
+            float *tr = tile + r * K;
+            for (size_t c = 0; c < K; c++) tr[c] = (float)qr[c] * s;
+        }
+        cpu_gemm(1, p->m, nt, K, p->x, p->ldx, tile, K, beta, (float *)p->y + t0, p->ldy);
+    }
+    free(tile);
+}
+
 int cpu_matmul(lj_backend *b, const lj_matmul_params *p) {
-    if (p->w.dtype != LJ_F32) return cpu_fail(b, "cpu matmul: weights must be F32 (got dtype %d)", (int)p->w.dtype);
+    if (p->w.dtype == LJ_I8) {
+        if (!p->w.scale) return cpu_fail(b, "cpu matmul: int8 weights without scales");
+        size_t N = p->w.rows, K = p->w.cols, M = p->m;
+        if (M == 0 || N == 0) return 0;
+        int failed = 0;
+        mm_job j = {p, K, &failed};
+        size_t t = (size_t)b->threads, grain = ((N + t - 1) / t + 15) & ~(size_t)15;
+        if (M * N * K < ((size_t)1 << 17)) grain = N;
+        if (K == 0) {
+            if (!p->accumulate)
+                for (size_t r = 0; r < M; r++) memset((float *)p->y + r * p->ldy, 0, N * sizeof(float));
+        } else {
+            pool_for(cpu_pool_of(b), N, grain, mm_i8_cols, &j);
+        }
+        if (failed) return cpu_fail(b, "cpu matmul: out of memory for an int8 dequantisation tile (%zu x %zu)", (size_t)MM_I8_TILE, K);
+        if (p->bias) {
+            float *y = p->y;
+            for (size_t r = 0; r < M; r++)
+                for (size_t n = 0; n < N; n++) y[r * p->ldy + n] += p->bias[n];
+        }
+        return 0;
+    }
+    if (p->w.dtype != LJ_F32) return cpu_fail(b, "cpu matmul: weights must be F32 or I8 (got dtype %d)", (int)p->w.dtype);
     size_t N = p->w.rows, K = p->w.cols, M = p->m;
     if (M == 0 || N == 0) return 0;
-    mm_job j = {p, K};
+    mm_job j = {p, K, NULL};
     /* one block per thread, in multiples of 16 columns; small products stay on the caller */
     size_t t = (size_t)b->threads, grain = ((N + t - 1) / t + 15) & ~(size_t)15;
     if (M * N * K < ((size_t)1 << 17)) grain = N;

@@ -219,6 +219,13 @@ extern "C" int ljc_device_available(char *why, size_t whylen) {
     return 1;
 }
 
+/* Device memory for the memory plan (engine/plan.h). */
+static int ljc_mem_info(lj_backend *b, size_t *free_bytes, size_t *total_bytes) {
+    LJC_CUDA(b, cudaSetDevice(ljc_of(b)->device));
+    LJC_CUDA(b, cudaMemGetInfo(free_bytes, total_bytes));
+    return 0;
+}
+
 extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t errlen) {
     *out = NULL;
     int n = 0;
@@ -240,6 +247,8 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     im->grouped_gemm_ok = 1;
     const char *mg = getenv("LJC_MOE_GEMM");
     im->moe_gemm_mode = mg && !strcmp(mg, "grouped") ? LJC_MOE_GROUPED : mg && !strcmp(mg, "loop") ? LJC_MOE_LOOP : LJC_MOE_AUTO;
+    const char *w8 = getenv("LJC_W8A16");
+    im->w8a16_force = w8 && !strcmp(w8, "mma") ? 1 : w8 && !strcmp(w8, "col") ? 2 : 0;
     cudaDeviceProp prop;
     if ((e = cudaSetDevice(gpu)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, gpu)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking)) != cudaSuccess) {
@@ -292,6 +301,7 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     b->attention = ljc_attention;
     b->moe = ljc_moe;
     b->argmax = ljc_argmax;
+    b->mem_info = ljc_mem_info;
     *out = b;
     return 0;
 }

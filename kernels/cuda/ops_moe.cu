@@ -6,6 +6,7 @@
  * cuBLAS's grouped GEMM takes the group sizes on the host, so the op copies the E expert counts
  * back and waits for them: the one synchronisation of a forward step outside its result. */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/moe_w8a16.h"
 
 extern "C" {
 #include "kernels/cuda/cuda_backend.h"
@@ -141,9 +142,16 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     lj_dtype wd = b->weight_dtype;
     size_t es = lj_dtype_size(b->act_dtype);
     if (p->router.dtype != wd) return ljc_set_err(b, "cuda moe: router dtype %d (want %d)", (int)p->router.dtype, (int)wd);
-    for (size_t e = 0; e < E; e++)
-        if (p->gate[e].dtype != wd || p->up[e].dtype != wd || p->down[e].dtype != wd)
-            return ljc_set_err(b, "cuda moe: expert %zu weights are not of dtype %d", e, (int)wd);
+    /* ExpertsInt8: every expert int8 with per-row scales, gate|up back to back (engine layout) */
+    const bool i8 = p->gate[0].dtype == LJ_I8;
+    for (size_t e = 0; e < E; e++) {
+        lj_dtype want = i8 ? LJ_I8 : wd;
+        if (p->gate[e].dtype != want || p->up[e].dtype != want || p->down[e].dtype != want)
+            return ljc_set_err(b, "cuda moe: expert %zu weights are not of dtype %d", e, (int)want);
+        if (i8 && ((const int8_t *)p->up[e].data != (const int8_t *)p->gate[e].data + I * H ||
+                   p->up[e].scale != p->gate[e].scale + I || !p->gate[e].scale || !p->down[e].scale))
+            return ljc_set_err(b, "cuda moe: int8 expert %zu: gate and up must be one [2I, H] matrix with scales", e);
+    }
 
     /* workspace */
     size_t off = 0, o_logits, o_tope, o_topw, o_cnt, o_offs, o_cur, o_perm, o_slot, o_xp, o_g, o_y, o_ptr;
@@ -186,6 +194,28 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     if (es == 4) moe_gather_kernel<float><<<(unsigned)TK, 256, 0, st>>>((const float *)p->x, p->ldx, perm, (float *)xp, H);
     else moe_gather_kernel<bf16><<<(unsigned)TK, 256, 0, st>>>((const bf16 *)p->x, p->ldx, perm, (bf16 *)xp, H);
     LJC_LAUNCHED(b, "moe gather");
+    if (i8) {   /* W8A16 grouped GEMMs (moe_w8a16.cu): expert sizes stay on the device */
+        const void **tab = hp;   /* [4E]: gate|up weights, their scales, down weights, their scales */
+        for (size_t e = 0; e < E; e++) {
+            tab[e] = p->gate[e].data;
+            tab[E + e] = p->gate[e].scale;
+            tab[2 * E + e] = p->down[e].data;
+            tab[3 * E + e] = p->down[e].scale;
+        }
+        LJC_CUDA(b, cudaMemcpyAsync(dptr, tab, 4 * E * sizeof(void *), cudaMemcpyHostToDevice, st));
+        /* the pinned table is rewritten by the next call: wait for the copy, before the GEMMs */
+        LJC_CUDA(b, cudaStreamSynchronize(st));
+        ljc_w8a16_args ga = {(int)E, offs, cnt, (const int8_t *const *)dptr, (const float *const *)(dptr + E),
+                             xp, H, gb, 2 * I, TK, 2 * I, H, es == 4, im->w8a16_force};
+        int rc = ljc_w8a16_grouped(&ga, st);
+        if (rc) return ljc_set_err(b, "cuda moe: w8a16 gate|up: %s", cudaGetErrorString((cudaError_t)rc));
+        lj_silu_mul_params sm8 = {gb, 2 * I, gb + I * es, 2 * I, gb, 2 * I, TK, I};
+        if (ljc_silu_mul(b, &sm8)) return -1;
+        ljc_w8a16_args da = {(int)E, offs, cnt, (const int8_t *const *)(dptr + 2 * E), (const float *const *)(dptr + 3 * E),
+                             gb, 2 * I, yp, H, TK, H, I, es == 4, im->w8a16_force};
+        rc = ljc_w8a16_grouped(&da, st);
+        if (rc) return ljc_set_err(b, "cuda moe: w8a16 down: %s", cudaGetErrorString((cudaError_t)rc));
+    } else {
     LJC_CUDA(b, cudaStreamSynchronize(st));   /* the expert counts, for the GEMM sizes */
 
     static moe_groups g1, g2;   /* large; the backend is driven by one thread at a time */
@@ -218,6 +248,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     lj_silu_mul_params sm = {gb, I2, gb + I * es, I2, gb, I2, TK, I};
     if (ljc_silu_mul(b, &sm)) return -1;
     if (groups_run(b, &g2, A2, B2, C2, dptr + 6 * E, grouped)) return -1;
+    }   /* bf16/fp32 experts */
     if (es == 4) moe_combine_kernel<float><<<(unsigned)T, 256, 0, st>>>((const float *)yp, slot, topw, (int)K, (float *)p->out, p->ldo, H);
     else moe_combine_kernel<bf16><<<(unsigned)T, 256, 0, st>>>((const bf16 *)yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
     LJC_LAUNCHED(b, "moe combine");

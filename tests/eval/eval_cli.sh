@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 cd "$SRC"
 
 if [ "$MODE" = full ]; then
-  TASKS=""; LENGTHS=4096,16384
+  TASKS=""; LENGTHS=4096
 else
   TASKS="--tasks niah_single_1,niah_multikey_3,vt"; LENGTHS=4096
 fi
@@ -34,6 +34,15 @@ n=$(grep -c '"id": "' "$T/r.json")
 if "$LJ" eval ruler --help | grep -q cairo || [ -s "$T/r.png" ]; then
   [ "$(head -c 8 "$T/r.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "plot is not a PNG"
 fi
+
+# determinism: the same predictions with 1 or 4 samples in flight (greedy, batch-invariant engine)
+for b in 1 4; do
+  "$LJ" eval ruler --model "$MODEL" --lengths 1024 --tasks niah_single_1,vt,cwe --samples 2 --batch $b -o "$T/b$b.json" > /dev/null 2> "$T/b$b.log" \
+    || { cat "$T/b$b.log"; fail "eval ruler --batch $b exited $?"; }
+  grep '"prediction"' "$T/b$b.json" > "$T/b$b.pred"
+done
+[ "$(wc -l < "$T/b1.pred")" -eq 6 ] || fail "expected 6 predictions"
+cmp -s "$T/b1.pred" "$T/b4.pred" || fail "predictions differ between --batch 1 and --batch 4"
 
 # LongBench: two v1 datasets and one v2 item; max-context 600 forces a middle cut of the long one
 CTX=$(printf 'Paragraph %d: The river flows past the old mill and the bakery. ' $(seq 1 60))

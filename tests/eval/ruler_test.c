@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
     for (size_t li = 0; li < 2; li++) {
         for (size_t ti = 0; ti < ruler_n_tasks; ti++) {
             const ruler_task *t = &ruler_tasks[ti];
+            if (t->kind == RULER_QA) continue;   /* below, with their data */
             if (li == 1 && strcmp(t->name, "niah_single_2") && strcmp(t->name, "niah_multikey_2") && strcmp(t->name, "cwe") &&
                 strcmp(t->name, "vt") && strcmp(t->name, "fwe")) continue;
             size_t L = lengths[li];
@@ -103,6 +104,35 @@ int main(int argc, char **argv) {
     }
     c.depths = NULL;
     c.n_depths = 0;
+    /* qa_1 / qa_2 from tiny SQuAD / HotpotQA-format files (ours): fitted length, gold answers present */
+    if (argc > 3) {
+        CHECK(ruler_qa_load(&c, 0, argv[2], err, sizeof err) == 0);
+        CHECK(ruler_qa_load(&c, 1, argv[3], err, sizeof err) == 0);
+        const char *qn[] = {"qa_1", "qa_2"};
+        for (int k = 0; k < 2; k++)
+            for (size_t idx = 0; idx < 3; idx++) {
+                ruler_sample s;
+                const ruler_task *t = ruler_task_find(qn[k]);
+                if (ruler_sample_make(&c, t, 4096, idx, &s, err, sizeof err)) { CHECKF(0, "%s: %s", qn[k], err); continue; }
+                /* the unit is a whole document (~45 tokens here), as in RULER: within one of the length */
+                CHECKF(s.length <= 4096 && s.length >= 4096 - 64, "%s: length %zu", qn[k], s.length);
+                CHECKF(!strcmp(s.answer_prefix, " Answer:"), "%s: prefix '%s'", qn[k], s.answer_prefix);
+                CHECK(strstr(s.input, "Document 1:\n") != NULL && strstr(s.input, "Question: ") != NULL);
+                for (size_t i = 0; i < s.n_outputs; i++) CHECKF(strstr(s.input, s.outputs[i]) != NULL, "%s: '%s' missing", qn[k], s.outputs[i]);
+                CHECK(!strcmp(ruler_metric_name(t), "string_match_part"));
+                ruler_sample_free(&s);
+            }
+        /* the unanswerable SQuAD question is skipped: 4 answerable ones */
+        ruler_sample s1, s5;
+        CHECK(ruler_sample_make(&c, ruler_task_find("qa_1"), 4096, 0, &s1, err, sizeof err) == 0);
+        CHECK(ruler_sample_make(&c, ruler_task_find("qa_1"), 4096, 4, &s5, err, sizeof err) == 0);
+        CHECK(strstr(s1.input, "Who built the old mill?") && strstr(s5.input, "Who built the old mill?"));
+        CHECK(!strstr(s1.input, "What did the mill grind"));
+        ruler_sample_free(&s1); ruler_sample_free(&s5);
+        const char *two[] = {"1945", "1821"};
+        CHECK(ruler_score(ruler_task_find("qa_1"), "In 1945", two, 2) == 1.0);            /* part: any */
+        CHECK(ruler_score(ruler_task_find("niah_single_1"), "In 1945", two, 2) == 0.5);   /* all: fraction */
+    }
     /* determinism */
     ruler_sample a, b, d;
     const ruler_task *t = ruler_task_find("niah_multivalue");

@@ -10,7 +10,8 @@
  *   "well-|known"      (the hyphenated compound occurs elsewhere → expected "well-known"),
  *   "hyphen-|ation"    (no evidence, halves are not words → expected "hyphenation"),
  * the ligature U+FB01 "ﬁ" in "ﬁnal" and "efﬁcient" (expected "final", "efficient"), and a section
- * heading in a larger size that fills its line (a paragraph of its own). */
+ * heading in a larger size that fills its line (a paragraph of its own), and a code block in a
+ * monospaced font (its lines and indentation kept). */
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <stdio.h>
@@ -221,9 +222,27 @@ int main(int argc, char **argv) {
     for (int p = 0; c.page <= NPAGES; p++) {
         char src[4096], want[4096];
         para_text(p, src, sizeof src);
-        int page_before = c.page;
         /* stop before a paragraph that would spill onto page NPAGES+1: estimate by drawing height */
         if (c.page == NPAGES && c.col == 1 && c.y > BOTTOM - 10 * LEAD) break;
+        if (p == 7) {
+            /* a code block in a monospaced font: its lines and indentation are kept */
+            static const char *code[] = {"for (i = 0; i < n; i++) {", "    sum += x[i];", "}"};
+            cairo_select_font_face(cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+            cairo_set_font_size(cr, FONT);
+            cairo_text_extents_t sp;
+            cairo_text_extents(cr, "x", &sp);
+            for (int k = 0; k < 3; k++) {
+                size_t ind = strspn(code[k], " ");
+                double x = MARGIN + c.col * ((PAGE_W - 2 * MARGIN - GUTTER) / 2 + GUTTER) + (double)ind * sp.x_advance;
+                cairo_move_to(cr, x, c.y);
+                cairo_show_text(cr, code[k] + ind);
+                next_line(&c);
+            }
+            c.y += LEAD * 0.6;
+            cairo_select_font_face(cr, "DejaVu Serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+            cairo_set_font_size(cr, FONT);
+            fprintf(exp, "\n\n%s\n%s\n%s", code[0], code[1], code[2]);
+        }
         if (p == 12) {
             /* a section heading set in a larger size, justified to the full column width and
              * followed at the normal leading: only the change of type size separates it */
@@ -234,7 +253,6 @@ int main(int argc, char **argv) {
             fprintf(exp, "\n\n%s", head);
         }
         draw_para(&c, src);
-        (void)page_before;
         expected_of(src, want, sizeof want);
         fprintf(exp, "%s%s", p ? "\n\n" : "", want);
     }

@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
         CHECK(!strstr(d.text, "Proceedings of the Test Society"));   /* running header gone */
         CHECK(strstr(d.text, "extraordinary case") && strstr(d.text, "well-known habit") && strstr(d.text, "hyphenation for"));
         CHECK(strstr(d.text, "efficient reader") && !strstr(d.text, "\xEF\xAC\x81"));   /* ligature normalised */
+        CHECK(strstr(d.text, "\n\nfor (i = 0; i < n; i++) {\n    sum += x[i];\n}\n\n"));       /* code block */
         CHECK(d.n_paras > 10 && d.paras[0].page_first == 1 && d.paras[d.n_paras - 1].page_last == 3);
         int spans = 0;   /* paragraphs continued across a page: recorded with both pages */
         for (size_t i = 0; i < d.n_paras; i++) {

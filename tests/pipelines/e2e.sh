@@ -35,6 +35,38 @@ cat good.jsonl errs.jsonl > both.jsonl
 $CHECK same many.jsonl both.jsonl
 echo "ok: --ordered, --errors-file"
 
+# progress on a non-terminal stderr: plain lines and the final {total, completed, failed}
+"$LJ" run --model "$MODEL" --max-context 256 req.jsonl -o prog.jsonl 2> prog.err || [ $? = 3 ]
+grep -q "^progress: .* requests done, 7 failed" prog.err || { echo "FAIL: no progress line"; cat prog.err; exit 1; }
+tail -1 prog.err | python3 -c "
+import json, sys
+j = json.loads(sys.stdin.read())
+assert j['total'] == j['completed'] == $(wc -l < many.jsonl) and j['failed'] == 7 and j['interrupted'] is False, j"
+"$LJ" run --model "$MODEL" --max-context 256 req.jsonl -o quiet.jsonl --quiet 2> quiet.err || [ $? = 3 ]
+if grep -q "^progress" quiet.err; then echo "FAIL: --quiet printed progress"; exit 1; fi
+echo "ok: progress"
+set +e; "$LJ" run --model "$MODEL" req.jsonl -o ./req.jsonl --quiet 2>/dev/null; rc=$?; set -e
+[ $rc = 2 ] || { echo "FAIL: writing results into the requests file was not refused ($rc)"; exit 1; }
+
+# --deadline: what is unfinished gets OpenAI's top-level error (response null), exit 3;
+# --retry-errors without a deadline then completes the batch exactly
+if [ "$MODEL" = toy ]; then
+  python3 -c "import sys; sys.path.insert(0, '$HERE'); import check; check.make_requests('dl.jsonl', 150, malformed=False, max_tokens=(100, 200))"
+  "$LJ" run --model toy:16384 --max-context 512 dl.jsonl -o dl_ref.jsonl --quiet
+  set +e; "$LJ" run --model toy:16384 --max-context 512 dl.jsonl -o dl_out.jsonl --quiet --deadline 0.1; rc=$?; set -e
+  [ $rc = 3 ] || [ $rc = 1 ] || { echo "FAIL: --deadline exit $rc"; exit 1; }
+  python3 - <<'PY'
+import json
+ex = [json.loads(l) for l in open("dl_out.jsonl") if "batch_expired" in l]
+assert ex, "nothing expired"
+assert all(j["response"] is None and set(j["error"]) == {"code", "message"} and j["error"]["code"] == "batch_expired" for j in ex), ex[0]
+print(len(ex), "expired")
+PY
+  "$LJ" run --model toy:16384 --max-context 512 dl.jsonl -o dl_out.jsonl --quiet --retry-errors
+  $CHECK same dl_ref.jsonl dl_out.jsonl
+  echo "ok: --deadline + --retry-errors"
+fi
+
 # no max_tokens: generation may run to the end of the context (64 tokens here)
 printf '%s\n' '{"custom_id":"long","method":"POST","url":"/v1/completions","body":{"prompt":"a b c"}}' > long.jsonl
 "$LJ" run --model "$MODEL" --max-context 64 long.jsonl -o long.out 2> long.err
@@ -78,6 +110,11 @@ assert "error" in got["q7"] and all("error" not in got["q%d" % i] for i in range
 assert got["q2"]["doc"] == "$DID", got["q2"]
 print("ok: qa")
 PY
+# a forked document state answers exactly as prefilling document + question afresh
+"$LJ" qa --model "$MODEL" --docs doc0.txt doc1.txt doc2.txt --questions q.jsonl -o qa_each.jsonl --max-answer-tokens 6 \
+  --quiet --max-context 2048 --prefill-each || [ $? = 3 ]
+$CHECK same qa.jsonl qa_each.jsonl
+echo "ok: qa fork == prefill each"
 
 # summarize: documents cut into several windows (map, then reduce), and a windows.jsonl
 "$LJ" summarize --model "$MODEL" doc0.txt doc1.txt doc2.txt -o sum.jsonl --window-tokens 96 --max-summary-tokens 8 --quiet --max-context 2048

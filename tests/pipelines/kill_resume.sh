@@ -13,7 +13,7 @@ if [ "$MODEL" != toy ] && "$LJ" run --model "$MODEL" /dev/null -o /dev/null --qu
 fi
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 cd "$T"
-if [ "$MODEL" = toy ]; then N=160; MT="30 60"; M=toy:8192; else N=40; MT="4 12"; M=$MODEL; fi
+if [ "$MODEL" = toy ]; then N=120; MT="20 50"; M=toy:8192; else N=40; MT="4 12"; M=$MODEL; fi
 python3 - "$N" "$MT" <<PY
 import sys; sys.path.insert(0, "$HERE")
 import check
