@@ -17,16 +17,14 @@
 
 int bench_cuda_main(int argc, char **argv);
 
-#ifndef LONGJAM_HAVE_CUDA
-int bench_cuda_main(int argc, char **argv) {
-    (void)argc; (void)argv;
-    fprintf(stderr, "longjam bench --device cuda: this build has no CUDA backend (nvcc was not found)\n");
-    return 1;
-}
-#else
-
 #include "kernels/backend.h"
+#include "kernels/backend_open.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_plugin.h"
+
+/* The CUDA plugin's extras (fills, timers, device figures), set by bench_cuda_main once the
+ * plugin is loaded: this file links no CUDA. */
+static const ljc_api *ljc;
 
 /* ---- shape ------------------------------------------------------------------------------- */
 
@@ -146,12 +144,12 @@ static int dalloc(bmodel *m, size_t bytes, void **p) {
 static int wmat(bmodel *m, size_t rows, size_t cols, void **p) {
     if (dalloc(m, rows * cols * 2, p)) return -1;
     m->weight_bytes += rows * cols * 2;
-    return ljc_fill_random(m->b, *p, LJ_BF16, rows * cols, g_seed++, sqrtf(3.0f / (float)cols), 0.0f);
+    return ljc->fill_random(m->b, *p, LJ_BF16, rows * cols, g_seed++, sqrtf(3.0f / (float)cols), 0.0f);
 }
 static int wvec(bmodel *m, size_t n, float scale, float offset, float **p) {
     if (dalloc(m, n * 4, (void **)p)) return -1;
     m->weight_bytes += n * 4;
-    return ljc_fill_random(m->b, *p, LJ_F32, n, g_seed++, scale, offset);
+    return ljc->fill_random(m->b, *p, LJ_F32, n, g_seed++, scale, offset);
 }
 
 static int model_build(bmodel *m) {
@@ -173,14 +171,14 @@ static int model_build(bmodel *m) {
                 wvec(m, D, 1.0f, -4.0f, &l->dt_bias) || wvec(m, D, 0.5f, 1.0f, &l->d_skip) ||
                 wvec(m, R, 0.1f, 1.0f, &l->dt_norm) || wvec(m, N, 0.1f, 1.0f, &l->b_norm) || wvec(m, N, 0.1f, 1.0f, &l->c_norm))
                 return -1;
-            if (dalloc(m, D * N * 4, (void **)&l->a_log) || ljc_fill_alog(m->b, l->a_log, D * N, N)) return -1;
+            if (dalloc(m, D * N * 4, (void **)&l->a_log) || ljc->fill_alog(m->b, l->a_log, D * N, N)) return -1;
             m->weight_bytes += D * N * 4;
         }
         if (is_moe(s, i)) {
             if (wmat(m, E, H, &l->router)) return -1;
             size_t per = 3 * F * H;
             if (dalloc(m, E * per * 2, &l->experts) ||
-                ljc_fill_random(m->b, l->experts, LJ_BF16, E * per, g_seed++, sqrtf(3.0f / (float)H), 0.0f))
+                ljc->fill_random(m->b, l->experts, LJ_BF16, E * per, g_seed++, sqrtf(3.0f / (float)H), 0.0f))
                 return -1;
             m->weight_bytes += E * per * 2;
             l->eg = calloc(E, sizeof(lj_tensor));
@@ -405,15 +403,15 @@ static double gemm_tflops(lj_backend *b) {
     size_t n = 8192;
     void *x, *w, *y;
     if (b->alloc(b, n * n * 2, &x) || b->alloc(b, n * n * 2, &w) || b->alloc(b, n * n * 2, &y)) return 0;
-    ljc_fill_random(b, x, LJ_BF16, n * n, 7, 1.0f, 0.0f);
-    ljc_fill_random(b, w, LJ_BF16, n * n, 8, 1.0f, 0.0f);
+    ljc->fill_random(b, x, LJ_BF16, n * n, 7, 1.0f, 0.0f);
+    ljc->fill_random(b, w, LJ_BF16, n * n, 8, 1.0f, 0.0f);
     lj_matmul_params p = {x, n, {w, LJ_BF16, n, n, NULL}, NULL, y, n, n, 0};
     for (int i = 0; i < 3; i++) b->matmul(b, &p);
     ljc_timer t;
     double ms = 0;
-    ljc_timer_start(b, &t);
+    ljc->timer_start(b, &t);
     for (int i = 0; i < 10; i++) b->matmul(b, &p);
-    ljc_timer_stop(b, &t, &ms);
+    ljc->timer_stop(b, &t, &ms);
     b->free(b, x); b->free(b, w); b->free(b, y);
     return 10 * 2.0 * n * n * n / (ms * 1e-3) / 1e12;
 }
@@ -423,9 +421,9 @@ static double gemm_tflops(lj_backend *b) {
 static int time_op(lj_backend *b, int (*fn)(lj_backend *, const void *), const void *p, int reps, double *ms) {
     if (fn(b, p) || fn(b, p)) return -1;   /* warm-up */
     ljc_timer t;
-    if (ljc_timer_start(b, &t)) return -1;
+    if (ljc->timer_start(b, &t)) return -1;
     for (int i = 0; i < reps; i++) if (fn(b, p)) return -1;
-    if (ljc_timer_stop(b, &t, ms)) return -1;
+    if (ljc->timer_stop(b, &t, ms)) return -1;
     *ms /= reps;
     return 0;
 }
@@ -445,7 +443,7 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
             void *q, *kc, *vc, *o;
             if (b->alloc(b, T * (qd + 2 * kvd) * 2, &q) || b->alloc(b, T * kvd * 2, &kc) || b->alloc(b, T * kvd * 2, &vc) ||
                 b->alloc(b, T * qd * 2, &o)) return -1;
-            ljc_fill_random(b, q, LJ_BF16, T * (qd + 2 * kvd), 11, 1.0f, 0.0f);
+            ljc->fill_random(b, q, LJ_BF16, T * (qd + 2 * kvd), 11, 1.0f, 0.0f);
             size_t nt = T, ps = 0;
             lj_attention_params p = {{1, &nt, &ps, T}, q, qd + 2 * kvd, (char *)q + qd * 2, qd + 2 * kvd, (char *)q + (qd + kvd) * 2,
                                      qd + 2 * kvd, &kc, &vc, o, qd, H, KV, hd, 1.0f / sqrtf((float)hd)};
@@ -466,11 +464,11 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
                 void *q, *o, *kc[8], *vc[8];
                 size_t nt[8], ps[8];
                 if (b->alloc(b, nb * (qd + 2 * kvd) * 2, &q) || b->alloc(b, nb * qd * 2, &o)) return -1;
-                ljc_fill_random(b, q, LJ_BF16, nb * (qd + 2 * kvd), 12, 1.0f, 0.0f);
+                ljc->fill_random(b, q, LJ_BF16, nb * (qd + 2 * kvd), 12, 1.0f, 0.0f);
                 for (size_t i = 0; i < nb; i++) {
                     if (b->alloc(b, (C + 1) * kvd * 2, &kc[i]) || b->alloc(b, (C + 1) * kvd * 2, &vc[i])) return -1;
-                    ljc_fill_random(b, kc[i], LJ_BF16, (C + 1) * kvd, 13 + i, 1.0f, 0.0f);
-                    ljc_fill_random(b, vc[i], LJ_BF16, (C + 1) * kvd, 23 + i, 1.0f, 0.0f);
+                    ljc->fill_random(b, kc[i], LJ_BF16, (C + 1) * kvd, 13 + i, 1.0f, 0.0f);
+                    ljc->fill_random(b, vc[i], LJ_BF16, (C + 1) * kvd, 23 + i, 1.0f, 0.0f);
                     nt[i] = 1;
                     ps[i] = C;
                 }
@@ -494,15 +492,15 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
             b->alloc(b, D * s->d_conv * 4, (void **)&cw) || b->alloc(b, D * 4, (void **)&cb) ||
             b->alloc(b, (s->d_conv - 1) * D * 4, (void **)&win))
             return -1;
-        ljc_fill_random(b, xz, LJ_BF16, T * 2 * D, 31, 1.0f, 0.0f);
-        ljc_fill_random(b, x, LJ_BF16, T * D, 32, 1.0f, 0.0f);
-        ljc_fill_random(b, dt, LJ_BF16, T * D, 33, 1.0f, 0.0f);
-        ljc_fill_random(b, bc, LJ_BF16, T * ldbc, 34, 1.0f, 0.0f);
-        ljc_fill_random(b, dtb, LJ_F32, D, 35, 1.0f, -4.0f);
-        ljc_fill_alog(b, al, D * N, N);
-        ljc_fill_random(b, dsk, LJ_F32, D, 36, 1.0f, 0.0f);
-        ljc_fill_random(b, cw, LJ_F32, D * s->d_conv, 37, 0.5f, 0.0f);
-        ljc_fill_random(b, cb, LJ_F32, D, 38, 0.1f, 0.0f);
+        ljc->fill_random(b, xz, LJ_BF16, T * 2 * D, 31, 1.0f, 0.0f);
+        ljc->fill_random(b, x, LJ_BF16, T * D, 32, 1.0f, 0.0f);
+        ljc->fill_random(b, dt, LJ_BF16, T * D, 33, 1.0f, 0.0f);
+        ljc->fill_random(b, bc, LJ_BF16, T * ldbc, 34, 1.0f, 0.0f);
+        ljc->fill_random(b, dtb, LJ_F32, D, 35, 1.0f, -4.0f);
+        ljc->fill_alog(b, al, D * N, N);
+        ljc->fill_random(b, dsk, LJ_F32, D, 36, 1.0f, 0.0f);
+        ljc->fill_random(b, cw, LJ_F32, D * s->d_conv, 37, 0.5f, 0.0f);
+        ljc->fill_random(b, cb, LJ_F32, D, 38, 0.1f, 0.0f);
         size_t nt = T, ps = 0;
         lj_seq_batch batch = {1, &nt, &ps, T};
         double ms;
@@ -530,9 +528,9 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
         if (b->alloc(b, T * Hd * 2, &x) || b->alloc(b, E * Hd * 2, &router) || b->alloc(b, E * 3 * F * Hd * 2, &ex) ||
             b->alloc(b, T * Hd * 2, &out))
             return -1;
-        ljc_fill_random(b, x, LJ_BF16, T * Hd, 41, 1.0f, 0.0f);
-        ljc_fill_random(b, router, LJ_BF16, E * Hd, 42, 0.05f, 0.0f);
-        ljc_fill_random(b, ex, LJ_BF16, E * 3 * F * Hd, 43, 0.02f, 0.0f);
+        ljc->fill_random(b, x, LJ_BF16, T * Hd, 41, 1.0f, 0.0f);
+        ljc->fill_random(b, router, LJ_BF16, E * Hd, 42, 0.05f, 0.0f);
+        ljc->fill_random(b, ex, LJ_BF16, E * 3 * F * Hd, 43, 0.02f, 0.0f);
         lj_tensor *tg = calloc(E, sizeof *tg), *tu = calloc(E, sizeof *tu), *td = calloc(E, sizeof *td);
         for (size_t e = 0; e < E; e++) {
             char *base = (char *)ex + e * 3 * F * Hd * 2;
@@ -547,7 +545,7 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
                 size_t Tk = Ts[k];
                 lj_moe_params p = {x, Hd, {router, LJ_BF16, E, Hd, NULL}, tg, tu, td, out, Hd, Tk, E, s->topk, Hd, F};
                 double ms;
-                ljc_set_moe_gemm(b, mode);
+                ljc->set_moe_gemm(b, mode);
                 if (time_op(b, op_moe, &p, k == 0 ? 5 : 20, &ms)) return -1;
                 double tf = 2.0 * Tk * s->topk * 3 * Hd * F / (ms * 1e-3) / 1e12;
                 if (k == 0)
@@ -557,7 +555,7 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
                     printf("moe block T=%zu (decode) %-10s  %8.3f %9.0f GB/s (expert weights read)\n", Tk, mode_name[mode], ms,
                            3.0 * Hd * F * 2 * (E < Tk * s->topk ? E : Tk * s->topk) / (ms * 1e-3) / 1e9);
             }
-        ljc_set_moe_gemm(b, LJC_MOE_AUTO);
+        ljc->set_moe_gemm(b, LJC_MOE_AUTO);
         free(tg); free(tu); free(td);
         b->free(b, x); b->free(b, router); b->free(b, ex); b->free(b, out);
     }
@@ -610,11 +608,17 @@ int bench_cuda_main(int argc, char **argv) {
     if (shape_load(shape_arg, &m.s)) return 2;
     if (layers && layers < m.s.layers) m.s.layers = layers;
     char err[512];
-    if (lj_backend_cuda_new(gpu, &m.b, err, sizeof err)) { fprintf(stderr, "bench: %s\n", err); return 1; }
+    const lj_backend_plugin *plug = lj_backend_plugin_get("cuda", err, sizeof err);
+    if (!plug || plug->extras_size != sizeof(ljc_api)) {
+        fprintf(stderr, "bench: %s\n", plug ? "CUDA plugin extras do not match this longjam (rebuild both)" : err);
+        return 1;
+    }
+    ljc = plug->extras;
+    if (lj_backend_open("cuda", 0, gpu, &m.b, err, sizeof err)) { fprintf(stderr, "bench: %s\n", err); return 1; }
     lj_backend *b = m.b;
     char dev[128];
     size_t used0 = 0, total = 0, used = 0, peak = 0;
-    ljc_device_info(b, dev, sizeof dev, &used0, &total);
+    ljc->device_info(b, dev, sizeof dev, &used0, &total);
     double gemm = gemm_tflops(b);
     printf("device: %s, %.1f GiB; backend %s; cuBLAS bf16 GEMM 8192^3: %.1f TFLOP/s\n", dev, total / 1073741824.0, b->name, gemm);
     if (op) {
@@ -636,7 +640,7 @@ int bench_cuda_main(int argc, char **argv) {
     if (maxb > 64) { fprintf(stderr, "bench: batch at most 64\n"); return 2; }
     size_t rows = chunk > maxb ? chunk : maxb;
     if (model_activations(&m, rows, maxb) || model_states(&m, maxb, maxctx + decode + 1)) {
-        ljc_device_info(b, NULL, 0, &used, &total);
+        ljc->device_info(b, NULL, 0, &used, &total);
         fprintf(stderr, "bench: does not fit: %.1f GiB in use of %.1f GiB (try fewer --layers, a shorter --context or smaller --batch)\n",
                 used / 1073741824.0, total / 1073741824.0);
         b->destroy(b);
@@ -659,13 +663,13 @@ int bench_cuda_main(int argc, char **argv) {
             if (random_ids(&m, n, 1000 + p)) return 1;   /* upload outside the timed region */
             ljc_timer t;
             double ms;
-            ljc_timer_start(b, &t);
+            ljc->timer_start(b, &t);
             if (model_step(&m, 0, 1, &n, &p)) { b->destroy(b); return 1; }
-            if (ljc_timer_stop(b, &t, &ms)) { fprintf(stderr, "bench: %s\n", b->err); return 1; }
+            if (ljc->timer_stop(b, &t, &ms)) { fprintf(stderr, "bench: %s\n", b->err); return 1; }
             ms_total += ms;
             flops += step_flops(&m.s, (double)n, (double)p);
         }
-        ljc_device_info(b, NULL, 0, &used, &total);
+        ljc->device_info(b, NULL, 0, &used, &total);
         if (used > peak) peak = used;
         res[c].ctx = C;
         res[c].pf_tps = C / (ms_total * 1e-3);
@@ -681,15 +685,15 @@ int bench_cuda_main(int argc, char **argv) {
             for (size_t q = 0; q < B; q++) ps[q]++;
             ljc_timer t;
             double ms;
-            ljc_timer_start(b, &t);
+            ljc->timer_start(b, &t);
             for (size_t st = 0; st < decode && ps[0] < m.cap; st++) {
                 lj_argmax_params am = {m.logits, m.s.vocab, m.ids, B, m.s.vocab};   /* greedy: next ids on the device */
                 if (b->argmax(b, &am) || model_step(&m, 0, B, nt, ps)) { fprintf(stderr, "bench: %s\n", b->err); return 1; }
                 for (size_t q = 0; q < B; q++) ps[q]++;
             }
-            if (ljc_timer_stop(b, &t, &ms)) return 1;
+            if (ljc->timer_stop(b, &t, &ms)) return 1;
             res[c].dec[k] = (double)B * decode / (ms * 1e-3);
-            ljc_device_info(b, NULL, 0, &used, &total);
+            ljc->device_info(b, NULL, 0, &used, &total);
             if (used > peak) peak = used;
             if (seq_reset(&m, 0)) return 1;
         }
@@ -712,4 +716,3 @@ int bench_cuda_main(int argc, char **argv) {
     b->destroy(b);   /* device memory goes with the context at exit */
     return 0;
 }
-#endif

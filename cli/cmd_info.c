@@ -10,6 +10,7 @@
 #include "engine/safetensors.h"
 #include "engine/weights.h"
 #include "kernels/backend.h"
+#include "kernels/backend_open.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -159,15 +160,7 @@ int cmd_info(int argc, char **argv) {
     }
     lj_backend *b;
     int brc;
-    if (!strcmp(device, "cuda")) {
-#ifdef LONGJAM_HAVE_CUDA
-        brc = lj_backend_cuda_new(0, &b, err, sizeof err);
-#else
-        brc = -1;
-        snprintf(err, sizeof err, "device \"cuda\": this longjam was built without the CUDA backend");
-#endif
-    } else if (!strcmp(device, "cpu")) brc = lj_backend_cpu_new(1, &b, err, sizeof err);
-    else { brc = -1; snprintf(err, sizeof err, "unknown device \"%s\" (expected cpu or cuda)", device); }
+    brc = lj_backend_open(device, 1, 0, &b, err, sizeof err);
     /* Planning for a GPU this machine does not have: describe it by the CUDA backend's dtypes. */
     lj_plan_device prof;
     const char *no_gpu = NULL;

@@ -8,6 +8,7 @@
 #include "engine/quant.h"
 #include "engine/safetensors.h"
 #include "engine/weights.h"
+#include "kernels/backend_open.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -287,19 +288,7 @@ int lj_model_load(const char *dir, const lj_load_opts *opts, lj_model **out, cha
     if (weights_bind(&m->cfg, set, &ct, err, errlen)) { lj_err_prefix(err, errlen, "%s", dir); goto fail; }
 
     const char *dev = opts->device ? opts->device : "cpu";
-    if (!strcmp(dev, "cpu")) {
-        if (lj_backend_cpu_new(opts->threads, &m->be, err, errlen)) goto fail;
-    } else if (!strcmp(dev, "cuda")) {
-#ifdef LONGJAM_HAVE_CUDA
-        if (lj_backend_cuda_new(opts->gpu, &m->be, err, errlen)) goto fail;
-#else
-        lj_errf(err, errlen, "device \"cuda\": this longjam was built without the CUDA backend");
-        goto fail;
-#endif
-    } else {
-        lj_errf(err, errlen, "unknown device \"%s\" (expected cpu or cuda)", dev);
-        goto fail;
-    }
+    if (lj_backend_open(dev, opts->threads, opts->gpu, &m->be, err, errlen)) goto fail;
     if (model_plan(m, opts, err, errlen)) { lj_err_prefix(err, errlen, "%s", dir); goto fail; }
 
     const lj_config *c = &m->cfg;

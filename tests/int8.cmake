@@ -18,6 +18,11 @@ add_test(NAME int8_plan COMMAND int8_plan ${LJ_FIXTURES}/models/tiny-fp32)
 add_test(NAME int8_info_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/int8_info.sh ${LJ_LONGJAM})
 
 # The W8A16 grouped GEMM through the CUDA MoE op vs the CPU reference (skips without a GPU).
-lj_test_program(int8_cuda SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/int8_cuda.c LIBS lj_engine)
+# lj_engine no longer carries CUDA (the backend is a plugin): link the backend's objects here.
+if(TARGET lj_kernels_cuda)
+  lj_test_program(int8_cuda SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/int8_cuda.c LIBS lj_engine lj_kernels_cuda)
+else()
+  lj_test_program(int8_cuda SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/int8_cuda.c LIBS lj_engine)
+endif()
 add_test(NAME int8_cuda COMMAND int8_cuda)
 set_tests_properties(int8_cuda PROPERTIES SKIP_RETURN_CODE 77 LABELS cuda)

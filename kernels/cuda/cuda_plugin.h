@@ -1,0 +1,32 @@
+/* The CUDA plugin's extras (lj_backend_plugin.extras for "cuda"): the functions of
+ * kernels/cuda/cuda_backend.h as a table, so that code outside the plugin (the synthetic GPU
+ * benchmark in cli/bench_cuda.c) calls them without linking CUDA. Get it with
+ * ljc_api_get (cli side) or lj_backend_plugin_get("cuda")->extras. */
+#ifndef LJ_KERNELS_CUDA_PLUGIN_H
+#define LJ_KERNELS_CUDA_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ljc_timer ljc_timer;   /* kernels/cuda/cuda_backend.h */
+
+typedef struct ljc_api {
+    int (*device_info)(lj_backend *b, char *name, size_t namelen, size_t *used, size_t *total);
+    int (*fill_random)(lj_backend *b, void *dst, lj_dtype dtype, size_t n, uint64_t seed, float scale, float offset);
+    int (*fill_alog)(lj_backend *b, float *dst, size_t n, size_t period);
+    void (*set_moe_gemm)(lj_backend *b, int mode);
+    int (*timer_start)(lj_backend *b, ljc_timer *t);
+    int (*timer_stop)(lj_backend *b, ljc_timer *t, double *ms);
+} ljc_api;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
