@@ -4,7 +4,7 @@
  *
  * Threading: one lj_model is driven by one thread at a time (the scheduler's); the backend uses
  * its own worker threads inside a forward. States belong to the model that made them.
- * Ownership: every *_new/*_load/*_fork has a *_free twin; the caller owns what they return. */
+ * Ownership: every *_new, *_load and *_fork has a *_free twin; the caller owns what they return. */
 #ifndef LJ_ENGINE_MODEL_H
 #define LJ_ENGINE_MODEL_H
 
@@ -31,6 +31,20 @@ void lj_model_free(lj_model *m);
 
 const lj_config *lj_model_config(const lj_model *m);
 const char *lj_model_backend_name(const lj_model *m);
+/* eos ids and sampling defaults from generation_config.json (config.json's eos when absent). */
+const lj_generation_config *lj_model_generation_config(const lj_model *m);
+
+/* Sizes for `longjam info` and memory planning. Parameters count every weight element of the
+ * checkpoint the config implies (tied lm_head counted once); active = per token (top-k experts). */
+typedef struct lj_model_sizes {
+    size_t params_total, params_active;
+    size_t weight_bytes;            /* backend memory held by the loaded weights (0 from config only) */
+    size_t kv_bytes_per_token;      /* all attention layers, K and V, backend kv dtype */
+    size_t state_bytes_per_seq;     /* conv windows + SSM states of all Mamba layers */
+} lj_model_sizes;
+void lj_model_sizes_of(const lj_model *m, lj_model_sizes *out);
+/* The same from a config alone (kv/state in fp32, weight_bytes = params_total * dtype_bytes). */
+void lj_config_sizes(const lj_config *c, size_t dtype_bytes, lj_model_sizes *out);
 
 /* A new empty sequence that can hold up to max_tokens tokens (KV cache capacity). */
 int lj_state_new(lj_model *m, size_t max_tokens, lj_state **out, char *err, size_t errlen);
@@ -51,7 +65,10 @@ typedef struct lj_seq_step {
     int want_all_logits;
 } lj_seq_step;
 
-/* Optional per-layer outputs for parity tests: hidden [L+1, total_tokens, H] in token order of the
+/* The whole step is checked (states of this model, capacity, token ids < vocab, no state twice)
+ * before anything runs; a refused step leaves every state as it was. A backend failure during
+ * the step (out of memory, device error) leaves the states of that step unusable: free them.
+ * Optional per-layer outputs for parity tests: hidden [L+1, total_tokens, H] in token order of the
  * step (embedding output, then each decoder layer's output before the final norm). NULL = off. */
 int lj_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, float *hidden,
                char *err, size_t errlen);

@@ -21,10 +21,19 @@ void tok_free(lj_tokenizer *t);
 int tok_encode(const lj_tokenizer *t, const char *text, size_t len, int add_special,
                int32_t **ids, size_t *n, char *err, size_t errlen);
 
+/* As tok_encode, splitting the model's work over `threads` threads (pieces of the pre-tokenized
+ * text, long words cut only where no merge can cross). The result equals tok_encode's. */
+int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int add_special, int threads,
+                        int32_t **ids, size_t *n, char *err, size_t errlen);
+
 /* Decodes ids to a malloc'd NUL-terminated string (caller frees). skip_special: as
  * `decode(ids, skip_special_tokens=True)`. */
 int tok_decode(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
                char **text, char *err, size_t errlen);
+
+/* As tok_decode, also giving the byte length (the text may hold NUL bytes). */
+int tok_decode_n(const lj_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                 char **text, size_t *len, char *err, size_t errlen);
 
 /* Vocabulary size (including added tokens), id of a token string (or -1), string of an id (NULL
  * when out of range; owned by the tokenizer). */

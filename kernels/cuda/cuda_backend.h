@@ -1,0 +1,46 @@
+/* CUDA backend extras beyond the lj_backend table (kernels/backend.h): device probing, memory
+ * figures and seeded random fills for synthetic-weight benchmarks. C callable; present only when
+ * LONGJAM_HAVE_CUDA is defined. */
+#ifndef LJ_KERNELS_CUDA_BACKEND_H
+#define LJ_KERNELS_CUDA_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when a CUDA device can be used; otherwise 0 with the reason in why (e.g. "no CUDA device"). */
+int ljc_device_available(char *why, size_t whylen);
+
+/* Device name and memory in use on the backend's device (total - free, bytes): what the process
+ * and anyone else holds. */
+int ljc_device_info(lj_backend *b, char *name, size_t namelen, size_t *used, size_t *total);
+
+/* dst[i] = offset + scale * u_i with u_i uniform in [-1, 1) from a counter-based hash of (seed, i):
+ * the same seed gives the same values on any launch shape. dtype LJ_F32 or LJ_BF16. */
+int ljc_fill_random(lj_backend *b, void *dst, lj_dtype dtype, size_t n, uint64_t seed, float scale,
+                    float offset);
+
+/* dst[i] = log(1 + i % period) (A_log of a fresh Mamba layer: A = -(1..N) per channel), fp32. */
+int ljc_fill_alog(lj_backend *b, float *dst, size_t n, size_t period);
+
+/* How the MoE op runs its expert GEMMs: one cuBLAS grouped GEMM call per projection, one GEMM per
+ * expert, or auto (grouped when experts get few rows each, as in decode; per expert otherwise). */
+enum { LJC_MOE_AUTO = 0, LJC_MOE_GROUPED = 1, LJC_MOE_LOOP = 2 };
+void ljc_set_moe_gemm(lj_backend *b, int mode);
+
+/* Milliseconds of GPU time between two points of the backend's stream: ljc_timer_mark records an
+ * event; ljc_timer_elapsed waits for the later one. Events are owned by the caller's handle. */
+typedef struct ljc_timer { void *start, *stop; } ljc_timer;
+int ljc_timer_start(lj_backend *b, ljc_timer *t);
+int ljc_timer_stop(lj_backend *b, ljc_timer *t, double *ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,207 @@
+/* Row-wise and elementwise ops with fp32 math on bf16 (fast) or fp32 (precise) activations:
+ * embedding gather, RMSNorm, SiLU·mul, add, argmax; and the GEMM op on cuBLAS (bf16 operands with
+ * fp32 accumulation, or fp32 operands in the precise mode). */
+#include "kernels/cuda/cuda_internal.h"
+
+typedef __nv_bfloat16 bf16;
+
+/* ---- embedding ------------------------------------------------------------------------- */
+
+template <typename T>
+__global__ void embedding_kernel(const int32_t *ids, const T *table, T *out, size_t h) {
+    size_t t = blockIdx.x;
+    const T *src = table + (size_t)ids[t] * h;
+    T *dst = out + t * h;
+    for (size_t i = threadIdx.x; i < h; i += blockDim.x) dst[i] = src[i];
+}
+
+int ljc_embedding(lj_backend *b, const lj_embedding_params *p) {
+    if (p->table.dtype != b->act_dtype) return ljc_set_err(b, "cuda embedding: table dtype %d (want %d)", (int)p->table.dtype, (int)b->act_dtype);
+    if (!p->n_tokens) return 0;
+    cudaStream_t st = ljc_of(b)->stream;
+    if (ljc_f32(b)) embedding_kernel<float><<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const float *)p->table.data, (float *)p->out, p->table.cols);
+    else embedding_kernel<bf16><<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const bf16 *)p->table.data, (bf16 *)p->out, p->table.cols);
+    LJC_LAUNCHED(b, "embedding");
+    return 0;
+}
+
+/* ---- RMSNorm: one block per row ------------------------------------------------------- */
+
+__device__ __forceinline__ float block_sum(float v, float *red) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int w = threadIdx.x / 32, l = threadIdx.x % 32, nw = blockDim.x / 32;
+    __syncthreads();
+    if (l == 0) red[w] = v;
+    __syncthreads();
+    float s = 0;
+    for (int i = 0; i < nw; i++) s += red[i];
+    return s;
+}
+
+template <typename T>
+__global__ void rmsnorm_kernel(const T *x, size_t ldx, const float *wt, T *y, size_t ldy, size_t n, float eps) {
+    __shared__ float red[32];
+    const T *xr = x + blockIdx.x * ldx;
+    T *yr = y + blockIdx.x * ldy;
+    float ss = 0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = ljc_ld(xr + i);
+        ss += v * v;
+    }
+    float inv = rsqrtf(block_sum(ss, red) / (float)n + eps);
+    __syncthreads();   /* in place: every read above happens before any write below */
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) ljc_st(yr + i, ljc_ld(xr + i) * inv * wt[i]);
+}
+
+int ljc_rmsnorm(lj_backend *b, const lj_rmsnorm_params *p) {
+    if (!p->rows) return 0;
+    unsigned th = p->n >= 1024 ? 256 : p->n >= 128 ? 128 : 32;
+    cudaStream_t st = ljc_of(b)->stream;
+    if (ljc_f32(b))
+        rmsnorm_kernel<float><<<(unsigned)p->rows, th, 0, st>>>((const float *)p->x, p->ldx, p->weight, (float *)p->y, p->ldy, p->n, p->eps);
+    else
+        rmsnorm_kernel<bf16><<<(unsigned)p->rows, th, 0, st>>>((const bf16 *)p->x, p->ldx, p->weight, (bf16 *)p->y, p->ldy, p->n, p->eps);
+    LJC_LAUNCHED(b, "rmsnorm");
+    return 0;
+}
+
+/* ---- SiLU(a) * b, add -------------------------------------------------------------------- */
+
+template <typename T>
+__global__ void silu_mul_kernel(const T *a, size_t lda, const T *bb, size_t ldb, T *o, size_t ldo, size_t rows, size_t n) {
+    for (size_t r = blockIdx.y; r < rows; r += gridDim.y)
+        for (size_t c = blockIdx.x * (size_t)blockDim.x + threadIdx.x; c < n; c += (size_t)gridDim.x * blockDim.x)
+            ljc_st(o + r * ldo + c, ljc_silu(ljc_ld(a + r * lda + c)) * ljc_ld(bb + r * ldb + c));
+}
+
+/* Row-wise, two columns per thread (bf16x2). */
+__global__ void silu_mul2_kernel(const bf16 *a, size_t lda, const bf16 *bb, size_t ldb, bf16 *o, size_t ldo,
+                                 size_t rows, size_t n2) {
+    for (size_t r = blockIdx.y; r < rows; r += gridDim.y) {
+        const __nv_bfloat162 *ar = (const __nv_bfloat162 *)(a + r * lda), *br = (const __nv_bfloat162 *)(bb + r * ldb);
+        __nv_bfloat162 *orow = (__nv_bfloat162 *)(o + r * ldo);
+        for (size_t c = blockIdx.x * (size_t)blockDim.x + threadIdx.x; c < n2; c += (size_t)gridDim.x * blockDim.x) {
+            float2 av = __bfloat1622float2(ar[c]), bv = __bfloat1622float2(br[c]);
+            orow[c] = __floats2bfloat162_rn(ljc_silu(av.x) * bv.x, ljc_silu(av.y) * bv.y);
+        }
+    }
+}
+
+int ljc_silu_mul(lj_backend *b, const lj_silu_mul_params *p) {
+    if (!p->rows || !p->n) return 0;
+    cudaStream_t st = ljc_of(b)->stream;
+    unsigned gy = p->rows < 65535 ? (unsigned)p->rows : 65535u;
+    if (!ljc_f32(b) && p->n % 2 == 0 && p->lda % 2 == 0 && p->ldb % 2 == 0 && p->ldo % 2 == 0 && (uintptr_t)p->a % 4 == 0 &&
+        (uintptr_t)p->b % 4 == 0 && (uintptr_t)p->out % 4 == 0) {
+        size_t n2 = p->n / 2;
+        unsigned gx = ljc_blocks(n2, 256);
+        if (gx > 64) gx = 64;
+        silu_mul2_kernel<<<dim3(gx, gy), 256, 0, st>>>((const bf16 *)p->a, p->lda, (const bf16 *)p->b, p->ldb, (bf16 *)p->out,
+                                                      p->ldo, p->rows, n2);
+    } else {
+        unsigned gx = ljc_blocks(p->n, 256);
+        if (gx > 64) gx = 64;
+        if (ljc_f32(b))
+            silu_mul_kernel<float><<<dim3(gx, gy), 256, 0, st>>>((const float *)p->a, p->lda, (const float *)p->b, p->ldb,
+                                                                (float *)p->out, p->ldo, p->rows, p->n);
+        else
+            silu_mul_kernel<bf16><<<dim3(gx, gy), 256, 0, st>>>((const bf16 *)p->a, p->lda, (const bf16 *)p->b, p->ldb,
+                                                               (bf16 *)p->out, p->ldo, p->rows, p->n);
+    }
+    LJC_LAUNCHED(b, "silu_mul");
+    return 0;
+}
+
+template <typename T>
+__global__ void add_kernel(const T *a, const T *bb, T *y, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        ljc_st(y + i, ljc_ld(a + i) + ljc_ld(bb + i));
+}
+
+int ljc_add(lj_backend *b, const lj_add_params *p) {
+    if (!p->n) return 0;
+    unsigned g = ljc_blocks(p->n, 256);
+    if (g > 65535u * 4) g = 65535u * 4;
+    cudaStream_t st = ljc_of(b)->stream;
+    if (ljc_f32(b)) add_kernel<float><<<g, 256, 0, st>>>((const float *)p->a, (const float *)p->b, (float *)p->y, p->n);
+    else add_kernel<bf16><<<g, 256, 0, st>>>((const bf16 *)p->a, (const bf16 *)p->b, (bf16 *)p->y, p->n);
+    LJC_LAUNCHED(b, "add");
+    return 0;
+}
+
+/* ---- argmax: one block per row, lowest index on ties ---------------------------------- */
+
+template <typename T>
+__global__ void argmax_kernel(const T *x, size_t ldx, int32_t *ids, size_t n) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    const T *xr = x + blockIdx.x * ldx;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = ljc_ld(xr + i);
+        if (v > best) { best = v; idx = (int)i; }   /* strided: the first hit is the lowest index */
+    }
+    bv[threadIdx.x] = best;
+    bi[threadIdx.x] = idx;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if ((int)threadIdx.x < s) {
+            float ov = bv[threadIdx.x + s];
+            int oi = bi[threadIdx.x + s];
+            if (ov > bv[threadIdx.x] || (ov == bv[threadIdx.x] && oi < bi[threadIdx.x])) {
+                bv[threadIdx.x] = ov;
+                bi[threadIdx.x] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) ids[blockIdx.x] = bi[0] == 0x7fffffff ? 0 : bi[0];
+}
+
+int ljc_argmax(lj_backend *b, const lj_argmax_params *p) {
+    if (!p->rows) return 0;
+    cudaStream_t st = ljc_of(b)->stream;
+    if (ljc_f32(b)) argmax_kernel<float><<<(unsigned)p->rows, 256, 0, st>>>((const float *)p->x, p->ldx, p->ids, p->n);
+    else argmax_kernel<bf16><<<(unsigned)p->rows, 256, 0, st>>>((const bf16 *)p->x, p->ldx, p->ids, p->n);
+    LJC_LAUNCHED(b, "argmax");
+    return 0;
+}
+
+/* ---- GEMM ---------------------------------------------------------------------------------- */
+
+int ljc_gemm(lj_backend *b, const void *a, size_t lda, const void *w, size_t ldw, void *c, size_t ldc,
+             cudaDataType_t ctype, size_t m, size_t n, size_t k, float beta) {
+    if (!m || !n) return 0;
+    float alpha = 1.0f;
+    cudaDataType_t ab = ljc_cuda_type(b);
+    /* Row-major C[M,N] = A[M,K] · W[N,K]ᵀ is column-major Cᵀ[N,M] = W(op T) · Aᵀ(op N). */
+    LJC_CUBLAS(b, cublasGemmEx(ljc_of(b)->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)m, (int)k, &alpha,
+                               w, ab, (int)ldw, a, ab, (int)lda, &beta, c, ctype, (int)ldc,
+                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
+template <typename T>
+__global__ void bias_add_kernel(T *y, size_t ldy, const float *bias, size_t rows, size_t n) {
+    for (size_t r = blockIdx.y; r < rows; r += gridDim.y)
+        for (size_t c = blockIdx.x * (size_t)blockDim.x + threadIdx.x; c < n; c += (size_t)gridDim.x * blockDim.x)
+            ljc_st(y + r * ldy + c, ljc_ld(y + r * ldy + c) + bias[c]);
+}
+
+int ljc_matmul(lj_backend *b, const lj_matmul_params *p) {
+    if (p->w.dtype != b->weight_dtype)
+        return ljc_set_err(b, "cuda matmul: weight dtype %d (want %d)", (int)p->w.dtype, (int)b->weight_dtype);
+    size_t n = p->w.rows, k = p->w.cols;
+    if (ljc_gemm(b, p->x, p->ldx, p->w.data, k, p->y, p->ldy, ljc_cuda_type(b), p->m, n, k, p->accumulate ? 1.0f : 0.0f))
+        return -1;
+    if (p->bias && p->m) {
+        unsigned gx = ljc_blocks(n, 256), gy = p->m < 65535 ? (unsigned)p->m : 65535u;
+        if (gx > 64) gx = 64;
+        cudaStream_t st = ljc_of(b)->stream;
+        if (ljc_f32(b)) bias_add_kernel<float><<<dim3(gx, gy), 256, 0, st>>>((float *)p->y, p->ldy, p->bias, p->m, n);
+        else bias_add_kernel<bf16><<<dim3(gx, gy), 256, 0, st>>>((bf16 *)p->y, p->ldy, p->bias, p->m, n);
+        LJC_LAUNCHED(b, "matmul bias");
+    }
+    return 0;
+}

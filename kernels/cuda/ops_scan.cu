@@ -1,0 +1,220 @@
+/* Selective scan (Mamba-1, diagonal A) with carried fp32 state, chunked over time:
+ *   delta = softplus(dt + dt_bias); A = -exp(A_log)
+ *   h_t = exp(delta_t A) ⊙ h_{t-1} + delta_t x_t B_t ;  y_t = (h_t · C_t + D x_t) · silu(z_t)
+ * The recurrence is linear in h, so a chunk of L steps maps h_in to P ⊙ h_in + S, where
+ * P = exp(A · Σ delta) and S is the chunk's state from h_in = 0. Three launches:
+ *   1. chunk_state: every (chunk, channel) runs its L steps from zero → S, Σ delta   (parallel)
+ *   2. chunk_carry: per (channel, state) walk the chunks: h_in(c) = P(c-1) h_in(c-1) + S(c-1)
+ *   3. chunk_output: every chunk re-runs its steps from its true h_in and writes y
+ * A thread owns one channel with its N states in registers; B_t, C_t of the chunk sit in shared
+ * memory. A step with one chunk (decode, short prompts) runs launch 3 alone. */
+#include "kernels/cuda/cuda_internal.h"
+
+typedef __nv_bfloat16 bf16;
+
+#define SCAN_THREADS 128
+
+struct scan_args {
+    const void *x, *dt, *b, *c, *z;   /* activation type T of the kernel */
+    size_t ldx, lddt, ldb, ldc, ldz, ldy;
+    const float *dt_bias, *a_log, *d_skip;
+    void *y;
+    size_t D, N;
+    float *S;        /* [seq][chunk][D][N] chunk states, then chunk initial states */
+    float *sumdt;    /* [seq][chunk][D] */
+    int nch_max;
+};
+
+template <int NP> struct scan_chunk_len { static const int L = NP <= 16 ? 128 : 64; };
+
+/* Loads B (and C) rows [t0, t0+len) of a sequence into shared memory as fp32 [L][NP], zero padded. */
+template <int NP, bool WITH_C, typename T>
+__device__ __forceinline__ void scan_load_bc(const scan_args &a, int row0, int len, float *bs, float *cs) {
+    const int L = scan_chunk_len<NP>::L;
+    for (int i = threadIdx.x; i < L * NP; i += blockDim.x) {
+        int t = i / NP, n = i % NP;
+        bool ok = t < len && n < (int)a.N;
+        bs[i] = ok ? ljc_ld((const T *)a.b + (size_t)(row0 + t) * a.ldb + n) : 0.0f;
+        if (WITH_C) cs[i] = ok ? ljc_ld((const T *)a.c + (size_t)(row0 + t) * a.ldc + n) : 0.0f;
+    }
+}
+
+/* x, dt (and z) of SUB steps × the block's channels, staged in shared memory so that each thread
+ * issues all its loads of a sub-chunk at once instead of one dependent load per step. */
+template <int NP, typename T> struct scan_sub { static const int S = (NP <= 16 ? 32 : 16) * 2 / (int)sizeof(T); };
+
+template <bool WITH_Z, typename T>
+__device__ __forceinline__ void scan_stage(const scan_args &a, size_t row, int sl, int SUB, size_t d, bool act, T *xs,
+                                           T *dts, T *zs) {
+    const T zero = T(0.0f);
+    const T *x = (const T *)a.x, *dt = (const T *)a.dt, *z = (const T *)a.z;
+    for (int t = 0; t < SUB; t++) {
+        bool ok = act && t < sl;
+        size_t r = row + t;
+        xs[t * SCAN_THREADS + threadIdx.x] = ok ? x[r * a.ldx + d] : zero;
+        dts[t * SCAN_THREADS + threadIdx.x] = ok ? dt[r * a.lddt + d] : zero;
+        if (WITH_Z) zs[t * SCAN_THREADS + threadIdx.x] = ok ? z[r * a.ldz + d] : zero;
+    }
+}
+
+template <int NP, typename T>
+__global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, scan_args a) {
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP, T>::S;
+    __shared__ float bs[L * NP];
+    __shared__ T xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS];
+    int s = blockIdx.z, ch = blockIdx.y;
+    int t0 = ch * L;
+    if (t0 >= seqs.ntok[s]) return;   /* uniform over the block */
+    int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
+    scan_load_bc<NP, false, T>(a, row0, len, bs, nullptr);
+    size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
+    bool act = d < a.D;
+    float A[NP], h[NP];
+#pragma unroll
+    for (int n = 0; n < NP; n++) {
+        A[n] = act && n < (int)a.N ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;   /* log2 units */
+        h[n] = 0.0f;
+    }
+    float bias = act ? a.dt_bias[d] : 0.0f, sum = 0.0f;
+    for (int sub = 0; sub < len; sub += SUB) {
+        int sl = min(SUB, len - sub);
+        __syncthreads();
+        scan_stage<false, T>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, nullptr);
+        __syncthreads();
+        for (int t = 0; t < sl; t++) {
+            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dx = dv * ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
+            sum += dv;
+            const float *bt = bs + (sub + t) * NP;
+#pragma unroll
+            for (int n = 0; n < NP; n++) h[n] = exp2f(dv * A[n]) * h[n] + dx * bt[n];
+        }
+    }
+    if (!act) return;
+    size_t base = ((size_t)s * a.nch_max + ch) * a.D + d;
+    a.sumdt[base] = sum;
+#pragma unroll
+    for (int n = 0; n < NP; n++)
+        if (n < (int)a.N) a.S[base * a.N + n] = h[n];
+}
+
+__global__ void scan_chunk_carry(ljc_seqs seqs, scan_args a, int L) {
+    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    int s = blockIdx.y;
+    if (i >= a.D * a.N) return;
+    size_t d = i / a.N;
+    float *state = (float *)seqs.p0[s];
+    float A = -__expf(a.a_log[i]);
+    float h = state[i];
+    int nch = (seqs.ntok[s] + L - 1) / L;
+    for (int c = 0; c < nch; c++) {
+        size_t base = ((size_t)s * a.nch_max + c) * a.D;
+        float sc = a.S[(base + d) * a.N + (i % a.N)];
+        a.S[(base + d) * a.N + (i % a.N)] = h;   /* now: the chunk's initial state */
+        h = __expf(A * a.sumdt[base + d]) * h + sc;
+    }
+    state[i] = h;
+}
+
+template <int NP, typename T>
+__global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs, scan_args a, int single) {
+    const int L = scan_chunk_len<NP>::L, SUB = scan_sub<NP, T>::S;
+    __shared__ float bs[L * NP], cs[L * NP];
+    __shared__ T xs[SUB * SCAN_THREADS], dts[SUB * SCAN_THREADS], zs[SUB * SCAN_THREADS];
+    int s = blockIdx.z, ch = blockIdx.y;
+    int t0 = ch * L;
+    if (t0 >= seqs.ntok[s]) return;
+    int len = min(L, seqs.ntok[s] - t0), row0 = seqs.start[s] + t0;
+    scan_load_bc<NP, true, T>(a, row0, len, bs, cs);
+    size_t d = blockIdx.x * (size_t)SCAN_THREADS + threadIdx.x;
+    bool act = d < a.D;
+    float *state = (float *)seqs.p0[s];
+    const float *h0 = single ? state + d * a.N : a.S + (((size_t)s * a.nch_max + ch) * a.D + d) * a.N;
+    float A[NP], h[NP];
+#pragma unroll
+    for (int n = 0; n < NP; n++) {
+        bool ok = act && n < (int)a.N;
+        A[n] = ok ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;
+        h[n] = ok ? h0[n] : 0.0f;
+    }
+    float bias = act ? a.dt_bias[d] : 0.0f, dsk = act ? a.d_skip[d] : 0.0f;
+    for (int sub = 0; sub < len; sub += SUB) {
+        int sl = min(SUB, len - sub);
+        __syncthreads();
+        scan_stage<true, T>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, zs);
+        __syncthreads();
+        for (int t = 0; t < sl; t++) {
+            float xv = ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
+            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dx = dv * xv, acc = 0.0f;
+            const float *bt = bs + (sub + t) * NP, *ct = cs + (sub + t) * NP;
+#pragma unroll
+            for (int n = 0; n < NP; n++) {
+                h[n] = exp2f(dv * A[n]) * h[n] + dx * bt[n];
+                acc += h[n] * ct[n];
+            }
+            float zv = ljc_ld(&zs[t * SCAN_THREADS + threadIdx.x]);
+            if (act) ljc_st((T *)a.y + (size_t)(row0 + sub + t) * a.ldy + d, (acc + dsk * xv) * ljc_silu(zv));
+        }
+    }
+    if (single && act) {
+#pragma unroll
+        for (int n = 0; n < NP; n++)
+            if (n < (int)a.N) state[d * a.N + n] = h[n];
+    }
+}
+
+template <int NP, typename T>
+static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
+    const int L = scan_chunk_len<NP>::L;
+    cudaStream_t st = ljc_of(b)->stream;
+    scan_args a;
+    a.x = p->x; a.dt = p->dt; a.b = p->b; a.c = p->c;
+    a.z = p->z; a.y = p->y;
+    a.ldx = p->ldx; a.lddt = p->lddt; a.ldb = p->ldb; a.ldc = p->ldc; a.ldz = p->ldz; a.ldy = p->ldy;
+    a.dt_bias = p->dt_bias; a.a_log = p->a_log; a.d_skip = p->d_skip;
+    a.D = p->d; a.N = p->n;
+    int nch = (t->max_tok + L - 1) / L;
+    a.nch_max = nch;
+    a.S = NULL; a.sumdt = NULL;
+    dim3 grid(ljc_blocks(p->d, SCAN_THREADS), (unsigned)nch, (unsigned)t->n);
+    if (nch == 1) {
+        scan_chunk_output<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 1);
+        LJC_LAUNCHED(b, "scan");
+        return 0;
+    }
+    size_t per = (size_t)t->n * nch * p->d;
+    void *ws;
+    if (ljc_scratch(b, per * (p->n + 1) * sizeof(float), &ws)) return -1;
+    a.S = (float *)ws;
+    a.sumdt = a.S + per * p->n;
+    scan_chunk_state<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a);
+    LJC_LAUNCHED(b, "scan chunk_state");
+    dim3 g2(ljc_blocks(p->d * p->n, 256), (unsigned)t->n);
+    scan_chunk_carry<<<g2, 256, 0, st>>>(*t, a, L);
+    LJC_LAUNCHED(b, "scan chunk_carry");
+    scan_chunk_output<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 0);
+    LJC_LAUNCHED(b, "scan chunk_output");
+    return 0;
+}
+
+template <typename T>
+static int scan_dispatch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
+    if (p->n <= 8) return scan_launch<8, T>(b, p, t);
+    if (p->n <= 16) return scan_launch<16, T>(b, p, t);
+    if (p->n <= 32) return scan_launch<32, T>(b, p, t);
+    return scan_launch<64, T>(b, p, t);
+}
+
+int ljc_scan(lj_backend *b, const lj_scan_params *p) {
+    if (p->n < 1 || p->n > 64) return ljc_set_err(b, "cuda scan: d_state %zu not in 1..64", p->n);
+    for (size_t first = 0; first < p->batch.n_seqs; first += LJC_MAX_SEQS) {
+        size_t cnt = p->batch.n_seqs - first < LJC_MAX_SEQS ? p->batch.n_seqs - first : LJC_MAX_SEQS;
+        ljc_seqs t;
+        ljc_seqs_fill(&t, &p->batch, first, cnt, (void *const *)p->state, NULL);
+        if (!t.max_tok) continue;
+        int rc = ljc_f32(b) ? scan_dispatch<float>(b, p, &t) : scan_dispatch<bf16>(b, p, &t);
+        if (rc) return rc;
+    }
+    return 0;
+}
