@@ -58,19 +58,25 @@ def parity(model, outdir, ids):
 
     Our model is first loaded from the exported file too, so both run the same (rounded) weights."""
     from safetensors.torch import load_file
-    ours = type(model)(model.config, scan=model.model.layers[0].mamba.scan
-                       if hasattr(model.model.layers[0], "mamba") else "ref").float().eval()
-    sd = {}
-    if os.path.exists(os.path.join(outdir, "model.safetensors")):
-        sd = load_file(os.path.join(outdir, "model.safetensors"))
-    else:
-        for fn in sorted(set(json.load(open(os.path.join(outdir, "model.safetensors.index.json")))["weight_map"].values())):
-            sd.update(load_file(os.path.join(outdir, fn)))
+    ours = type(model)(model.config, scan="ref").float().eval()
+    sd = load_weights(outdir)
     ours.load_state_dict({k: v.float() for k, v in sd.items()})
     ref = load_transformers(outdir, torch.float32)
     a = ours(ids)
     b = ref(ids).logits.float()
     return (a - b).abs().max().item(), b.abs().max().item()
+
+
+def load_weights(outdir):
+    """The tensors of an exported model directory (one file or hub-style shards)."""
+    from safetensors.torch import load_file
+    if os.path.exists(os.path.join(outdir, "model.safetensors")):
+        return load_file(os.path.join(outdir, "model.safetensors"))
+    sd = {}
+    idx = json.load(open(os.path.join(outdir, "model.safetensors.index.json")))
+    for fn in sorted(set(idx["weight_map"].values())):
+        sd.update(load_file(os.path.join(outdir, fn)))
+    return sd
 
 
 def merge_shards(indir, out_file):

@@ -6,7 +6,8 @@ A sample is one conversation turn, built in token space to an exact length:
 
 The empty system turn `<|bom|><|system|> <|eom|>` is what Jamba-1.5's own chat template renders when
 no system message is given; half the samples carry it and half leave it out, so the model answers
-either way. The question line is either `Question: {q}` or `{q}` alone. Needles are whole paragraphs
+either way. The question line is `{q}`, `Question: {q}` or `longjam qa`'s default
+`Answer the question about the text above.\nQuestion: {q}`. Needles are whole paragraphs
 ("The special magic number for {key} is {value}.") placed between paragraphs of the haystack.
 Weights: 1 on the answer tokens (and the closing <|eom|>), `lm_weight` on ordinary document tokens
 (next-token prediction on real text), 0 on needles, prompt scaffolding and padding.
@@ -24,6 +25,9 @@ Q_SINGLE = "What is the special magic number for {key}?"
 Q_VALUES = "What are all the special magic numbers for {key}?"
 Q_MULTI = "What are the special magic numbers for {k1} and {k2}?"
 Q_TITLE = "What is the title of this document?"
+# Text between the document's blank line and the question: none, "Question: ", and the default
+# instruction of `longjam qa` (pipelines), so the model answers in each of these framings.
+QPREFIXES = ["", "Question: ", "Answer the question about the text above.\nQuestion: "]
 
 
 class Corpus:
@@ -102,7 +106,11 @@ class TaskGen:
         if system is None:
             system = rng.random() < 0.5
         if qprefix is None:
-            qprefix = rng.random() < 0.5
+            qprefix = rng.choice(QPREFIXES)
+        elif qprefix is True:
+            qprefix = QPREFIXES[1]
+        elif qprefix is False:
+            qprefix = QPREFIXES[0]
         words = self.c.words
         title_doc = None
         if kind == "single":
@@ -133,7 +141,7 @@ class TaskGen:
             raise ValueError(kind)
 
         head = [BOS] + ([BOM, SYSTEM] + list(self.enc(" ")) + [EOM] if system else []) + [BOM, USER]
-        qids = self.enc(("Question: " if qprefix else "") + q)
+        qids = self.enc(qprefix + q)
         tail = [EOM, BOM, ASSISTANT]
         aids = self.enc(" " + ans)
         needle_ids = [self.enc(NEEDLE.format(key=k, value=v) + "\n\n") for k, v in needles]
@@ -196,8 +204,8 @@ class TaskGen:
         return out
 
 
-def prompt_text(document, question, system=True, qprefix=True):
+def prompt_text(document, question, system=True, qprefix="Question: "):
     """The exact string the model was trained on, up to and including <|assistant|>."""
     sys_turn = "<|bom|><|system|> <|eom|>" if system else ""
-    q = ("Question: " if qprefix else "") + question
+    q = qprefix + question
     return f"<|startoftext|>{sys_turn}<|bom|><|user|> {document}\n\n{q}<|eom|><|bom|><|assistant|>"
