@@ -15,6 +15,7 @@ Weights: 1 on the answer tokens (and the closing <|eom|>), `lm_weight` on ordina
 import json
 import random
 import re
+import zlib
 
 import numpy as np
 
@@ -28,6 +29,12 @@ Q_TITLE = "What is the title of this document?"
 # Text between the document's blank line and the question: none, "Question: ", and the default
 # instruction of `longjam qa` (pipelines), so the model answers in each of these framings.
 QPREFIXES = ["", "Question: ", "Answer the question about the text above.\nQuestion: "]
+
+
+def held_out(source, every=20):
+    """Documents kept out of training haystacks (evaluation, samples/qa): chosen by a hash of their
+    source name, so the choice does not depend on how much text was extracted."""
+    return zlib.crc32(source.encode()) % every == 0
 
 
 class Corpus:
@@ -49,14 +56,14 @@ class Corpus:
         self.owner = np.asarray(owner)
         self.docs = docs
         self.sep = np.asarray(tok.encode("\n\n", add_special_tokens=False).ids, dtype=np.int32)
-        held = self.owner % holdout_every == 0
+        held = np.asarray([held_out(docs[i]["source"], holdout_every) for i in owner], dtype=bool)
         self.split = {"train": np.nonzero(~held)[0], "eval": np.nonzero(held)[0]}
         words = {}
         for d in docs[:400]:
             for w in re.findall(r"\b[a-z]{4,9}\b", d["text"]):
                 words[w] = words.get(w, 0) + 1
         self.words = sorted(w for w, c in words.items() if c >= 3)
-        self.titled = {s: [i for i in range(len(docs)) if (i % holdout_every == 0) == (s == "eval")
+        self.titled = {s: [i for i in range(len(docs)) if held_out(docs[i]["source"], holdout_every) == (s == "eval")
                            and 4 <= len(docs[i]["title"]) <= 80] for s in ("train", "eval")}
 
     def haystack(self, rng, n, split):
