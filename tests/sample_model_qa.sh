@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# usage: sample_model_qa.sh LONGJAM MODEL_DIR QA_DIR
-# Runs `longjam qa` with the sample model over samples/qa and checks every answer against
-# expected.jsonl exactly (after trimming spaces). The prompt framing is the one the model was
+# usage: sample_model_qa.sh LONGJAM MODEL_DIR QA_DIR ASSERTED_IDS...
+# Runs `longjam qa` with the sample model over samples/qa and compares every answer with
+# expected.jsonl exactly (after trimming spaces). The ids named on the command line must be right
+# (the single-needle questions: the task the model solves 100% of the time at 2K-16K in its
+# training-time evaluation); the others (multi-key 88%, titles 24%) are printed, not asserted. The prompt framing is the one the model was
 # trained on: document, blank line, "Question: " + question (see samples/model/README.md).
 set -euo pipefail
 LJ=$1 MODEL=$2 QA=$3
+shift 3
+asserted=" $* "
 [ -f "$MODEL/model.safetensors" ] || exit 77
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -15,6 +19,9 @@ while IFS= read -r line; do
     id=$(printf '%s' "$line" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
     want=$(printf '%s' "$line" | sed -n 's/.*"answer": *"\([^"]*\)".*/\1/p')
     got=$(grep "\"id\":\"$id\"" "$out" | sed -n 's/.*"answer":"\([^"]*\)".*/\1/p' | sed 's/^ *//; s/ *$//')
-    if [ "$got" = "$want" ]; then echo "ok   $id: $got"; else echo "FAIL $id: got '$got', want '$want'"; fail=1; fi
+    if [ "$got" = "$want" ]; then echo "ok   $id: $got"
+    elif [[ "$asserted" == *" $id "* ]]; then echo "FAIL $id: got '$got', want '$want'"; fail=1
+    else echo "miss $id: got '$got', want '$want' (not asserted)"; fi
 done < "$QA/expected.jsonl"
+for id in $asserted; do grep -q "\"id\": \"$id\"" "$QA/expected.jsonl" || { echo "FAIL $id: not in expected.jsonl"; fail=1; }; done
 exit $fail
