@@ -123,6 +123,7 @@ typedef struct bmodel {
     void *embed, *lm_head;
     float *final_norm;
     size_t weight_bytes;
+    int experts_int8;                    /* --experts int8: ExpertsInt8 synthetic experts */
     /* activations, sized by the largest step */
     size_t max_rows;
     void *x, *n, *qkv, *o, *xz, *xc, *dbc, *dt, *y, *gu, *f;
@@ -177,18 +178,40 @@ static int model_build(bmodel *m) {
         if (is_moe(s, i)) {
             if (wmat(m, E, H, &l->router)) return -1;
             size_t per = 3 * F * H;
-            if (dalloc(m, E * per * 2, &l->experts) ||
-                ljc->fill_random(m->b, l->experts, LJ_BF16, E * per, g_seed++, sqrtf(3.0f / (float)H), 0.0f))
-                return -1;
-            m->weight_bytes += E * per * 2;
             l->eg = calloc(E, sizeof(lj_tensor));
             l->eu = calloc(E, sizeof(lj_tensor));
             l->ed = calloc(E, sizeof(lj_tensor));
-            for (size_t e = 0; e < E; e++) {
-                char *base = (char *)l->experts + e * per * 2;
-                l->eg[e] = (lj_tensor){base, LJ_BF16, F, H, NULL};
-                l->eu[e] = (lj_tensor){base + F * H * 2, LJ_BF16, F, H, NULL};
-                l->ed[e] = (lj_tensor){base + 2 * F * H * 2, LJ_BF16, H, F, NULL};
+            if (!l->eg || !l->eu || !l->ed) return -1;
+            const float wscale = sqrtf(3.0f / (float)H);   /* the bf16 experts' uniform range */
+            if (m->experts_int8) {
+                /* ExpertsInt8 layout (engine/quant.c): per expert gate|up int8 [2F, H] then down [H, F];
+                 * scales [2F] then [H]. Uniform int8 in [-127, 127] times wscale/127 has the range of
+                 * the bf16 experts. */
+                float *sc;
+                if (dalloc(m, E * per, &l->experts) ||
+                    ljc->fill_random(m->b, l->experts, LJ_I8, E * per, g_seed++, 127.0f, 0.0f) ||
+                    dalloc(m, E * (2 * F + H) * 4, (void **)&sc) ||
+                    ljc->fill_random(m->b, sc, LJ_F32, E * (2 * F + H), g_seed++, 0.0f, wscale / 127.0f))
+                    return -1;
+                m->weight_bytes += E * per + E * (2 * F + H) * 4;
+                for (size_t e = 0; e < E; e++) {
+                    char *base = (char *)l->experts + e * per;
+                    float *se = sc + e * (2 * F + H);
+                    l->eg[e] = (lj_tensor){base, LJ_I8, F, H, se};
+                    l->eu[e] = (lj_tensor){base + F * H, LJ_I8, F, H, se + F};
+                    l->ed[e] = (lj_tensor){base + 2 * F * H, LJ_I8, H, F, se + 2 * F};
+                }
+            } else {
+                if (dalloc(m, E * per * 2, &l->experts) ||
+                    ljc->fill_random(m->b, l->experts, LJ_BF16, E * per, g_seed++, wscale, 0.0f))
+                    return -1;
+                m->weight_bytes += E * per * 2;
+                for (size_t e = 0; e < E; e++) {
+                    char *base = (char *)l->experts + e * per * 2;
+                    l->eg[e] = (lj_tensor){base, LJ_BF16, F, H, NULL};
+                    l->eu[e] = (lj_tensor){base + F * H * 2, LJ_BF16, F, H, NULL};
+                    l->ed[e] = (lj_tensor){base + 2 * F * H * 2, LJ_BF16, H, F, NULL};
+                }
             }
         } else {
             if (wmat(m, 2 * F, H, &l->w_gu) || wmat(m, H, F, &l->w_down)) return -1;
@@ -576,13 +599,14 @@ static void usage(void) {
            "  --batch LIST     decode batch sizes (default 1)\n"
            "  --gpu N          CUDA device (default 0)\n"
            "  --seed N         weight seed (default 1234)\n"
+           "  --experts F      bf16 (default) or int8: ExpertsInt8 experts (per-row scales, W8A16 kernels)\n"
            "  --op NAME        time single ops at the shape's sizes instead\n");
 }
 
 int bench_cuda_main(int argc, char **argv) {
     const char *shape_arg = "jamba-1.5-mini", *op = NULL;
     size_t layers = 0, chunk = 8192, decode = 64, ctx[16], bsz[16];
-    int nctx = 0, nb = 0, gpu = 0;
+    int nctx = 0, nb = 0, gpu = 0, experts_int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
@@ -591,6 +615,10 @@ int bench_cuda_main(int argc, char **argv) {
         else if (!v) { fprintf(stderr, "bench: %s needs a value\n", a); return 2; }
         else if (!strcmp(a, "--shape")) { shape_arg = v; i++; }
         else if (!strcmp(a, "--op")) { op = v; i++; }
+        else if (!strcmp(a, "--experts")) {
+            if (!v || (strcmp(v, "int8") && strcmp(v, "bf16"))) { fprintf(stderr, "bench: --experts int8|bf16\n"); return 2; }
+            experts_int8 = !strcmp(v, "int8"); i++;
+        }
         else if (!strcmp(a, "--layers")) { layers = strtoul(v, NULL, 10); i++; }
         else if (!strcmp(a, "--chunk")) { chunk = strtoul(v, NULL, 10); i++; }
         else if (!strcmp(a, "--decode")) { decode = strtoul(v, NULL, 10); i++; }
@@ -605,6 +633,7 @@ int bench_cuda_main(int argc, char **argv) {
     if (!chunk) chunk = 8192;
     bmodel m;
     memset(&m, 0, sizeof m);
+    m.experts_int8 = experts_int8;
     if (shape_load(shape_arg, &m.s)) return 2;
     if (layers && layers < m.s.layers) m.s.layers = layers;
     char err[512];
@@ -632,7 +661,8 @@ int bench_cuda_main(int argc, char **argv) {
            m.s.name, m.s.layers, n_attn, n_moe, m.s.hidden, m.s.heads, m.s.kv_heads, m.s.experts, m.s.topk, m.s.vocab);
     double t0 = lj_now();
     if (model_build(&m)) { b->destroy(b); return 1; }
-    printf("weights: %.2f GB bf16 made on the GPU in %.1f s (seed %llu)\n", m.weight_bytes / 1e9, lj_now() - t0,
+    printf("weights: %.2f GB (%s experts, the rest bf16) made on the GPU in %.1f s (seed %llu)\n", m.weight_bytes / 1e9,
+           m.experts_int8 ? "int8" : "bf16", lj_now() - t0,
            (unsigned long long)g_seed);
     size_t maxb = 1, maxctx = 0;
     for (int k = 0; k < nb; k++) if (bsz[k] > maxb) maxb = bsz[k];

@@ -329,10 +329,13 @@ __device__ __forceinline__ float hash_uniform(uint64_t seed, uint64_t i) {
     return (float)(z >> 40) * (2.0f / 16777216.0f) - 1.0f;   /* [-1, 1) */
 }
 
-__global__ void fill_random_kernel(void *dst, int bf16, size_t n, uint64_t seed, float scale, float offset) {
+/* kind: 0 = fp32, 1 = bf16, 2 = int8 (round(offset + scale·u) clamped to [-127, 127], as the
+ * ExpertsInt8 quantiser stores weights) */
+__global__ void fill_random_kernel(void *dst, int kind, size_t n, uint64_t seed, float scale, float offset) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float v = offset + scale * hash_uniform(seed, i);
-        if (bf16) ((__nv_bfloat16 *)dst)[i] = __float2bfloat16(v);
+        if (kind == 1) ((__nv_bfloat16 *)dst)[i] = __float2bfloat16(v);
+        else if (kind == 2) ((int8_t *)dst)[i] = (int8_t)fminf(127.0f, fmaxf(-127.0f, rintf(v)));
         else ((float *)dst)[i] = v;
     }
 }
@@ -344,9 +347,10 @@ __global__ void fill_alog_kernel(float *dst, size_t n, size_t period) {
 
 extern "C" int ljc_fill_random(lj_backend *b, void *dst, lj_dtype dtype, size_t n, uint64_t seed, float scale,
                                float offset) {
-    if (dtype != LJ_F32 && dtype != LJ_BF16) return ljc_set_err(b, "ljc_fill_random: dtype %d", (int)dtype);
+    if (dtype != LJ_F32 && dtype != LJ_BF16 && dtype != LJ_I8) return ljc_set_err(b, "ljc_fill_random: dtype %d", (int)dtype);
     if (!n) return 0;
-    fill_random_kernel<<<4 * ljc_of(b)->num_sms * 8, 256, 0, ljc_of(b)->stream>>>(dst, dtype == LJ_BF16, n, seed, scale, offset);
+    int kind = dtype == LJ_BF16 ? 1 : dtype == LJ_I8 ? 2 : 0;
+    fill_random_kernel<<<4 * ljc_of(b)->num_sms * 8, 256, 0, ljc_of(b)->stream>>>(dst, kind, n, seed, scale, offset);
     LJC_LAUNCHED(b, "fill_random");
     return 0;
 }
