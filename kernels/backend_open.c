@@ -42,6 +42,7 @@ static const lj_backend_plugin *plugin_load(const char *path, char *err, size_t 
     return p;
 }
 
+#ifdef LONGJAM_CUDA_PLUGIN_BUILT
 /* Directory of the running executable, or "" (no /proc). */
 static void exe_dir(char *dir, size_t len) {
     ssize_t n = readlink("/proc/self/exe", dir, len - 1);
@@ -51,6 +52,7 @@ static void exe_dir(char *dir, size_t len) {
     if (slash) *slash = 0;
     else dir[0] = 0;
 }
+#endif
 
 static const lj_backend_plugin *cuda_find(char *err, size_t errlen) {
     if (lj_backend_plugin_v1) return lj_backend_plugin_v1();   /* linked in */

@@ -385,17 +385,8 @@ int pl_qa(const pl_common_opts *o, const pl_qa_opts *qo, char **docs, size_t n_d
     }
     pl_progress_skipped(&c.rt.progress, skipped);
     if (skipped && !o->rt.quiet) fprintf(stderr, "resume: %llu questions already answered in the output\n", (unsigned long long)skipped);
-    c.n_workers = c.rt.o.workers;
-    c.workers = lj_calloc(c.n_workers, sizeof *c.workers);
-    size_t started = 0;
-    for (; c.workers && started < c.n_workers; started++)
-        if (pthread_create(&c.workers[started], NULL, worker_main, &c)) break;
-    c.n_workers = started;
-    if (!started || pthread_create(&c.producer, NULL, producer_main, &c)) {
-        fprintf(stderr, "error: cannot start threads\n");
-        pl_queue_close(c.rt.work);
-        pl_queue_close(c.rt.ready);
-        for (size_t i = 0; i < started; i++) pthread_join(c.workers[i], NULL);
+    if (pl_runtime_start(&c.rt, worker_main, producer_main, &c, &c.workers, &c.n_workers, &c.producer, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
         pl_runtime_close(&c.rt);
         goto out;
     }

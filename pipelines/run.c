@@ -711,20 +711,12 @@ int pl_run(const pl_common_opts *o, const char *input) {
         if (c.in != stdin) fclose(c.in);
         return rc;
     }
-    c.n_workers = c.rt.o.workers;
-    c.workers = lj_calloc(c.n_workers, sizeof *c.workers);
-    size_t started = 0;
-    for (; c.workers && started < c.n_workers; started++)
-        if (pthread_create(&c.workers[started], NULL, worker_main, &c)) break;
-    c.n_workers = started;
-    if (!started || pthread_create(&c.producer, NULL, producer_main, &c)) {
-        fprintf(stderr, "error: cannot start threads\n");
-        pl_queue_close(c.rt.work);
-        pl_queue_close(c.rt.ready);
-        for (size_t i = 0; i < started; i++) pthread_join(c.workers[i], NULL);
+    if (pl_runtime_start(&c.rt, worker_main, producer_main, &c, &c.workers, &c.n_workers, &c.producer, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
         free(c.workers);
         pl_runtime_close(&c.rt);
         pl_backend_close(c.b);
+        if (c.in != stdin) fclose(c.in);
         return 1;
     }
     pl_runtime_engine(&c.rt);

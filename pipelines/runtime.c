@@ -293,6 +293,20 @@ static void abort_all(pl_engine *e) {
     }
 }
 
+int pl_runtime_start(pl_runtime *rt, void *(*worker)(void *), void *(*producer)(void *), void *arg,
+                     pthread_t **workers, size_t *n_workers, pthread_t *producer_thread, char *err, size_t errlen) {
+    size_t want = rt->o.workers, started = 0;
+    *workers = lj_calloc(want, sizeof **workers);
+    for (; *workers && started < want; started++)
+        if (pthread_create(&(*workers)[started], NULL, worker, arg)) break;
+    *n_workers = started;
+    if (started && !pthread_create(producer_thread, NULL, producer, arg)) return 0;
+    pl_queue_close(rt->work);
+    pl_queue_close(rt->ready);
+    for (size_t i = 0; i < started; i++) pthread_join((*workers)[i], NULL);
+    return lj_errf(err, errlen, "cannot start threads");
+}
+
 void pl_runtime_engine(pl_runtime *rt) {
     pl_engine e = {.rt = rt};
     lj_sched *s = rt->sched;

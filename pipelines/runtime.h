@@ -14,6 +14,7 @@
 #ifndef LJ_PIPELINES_RUNTIME_H
 #define LJ_PIPELINES_RUNTIME_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,13 @@ struct pl_runtime {
  * queues, installs the signal handlers and starts the writer. */
 int pl_runtime_open(pl_runtime *rt, const pl_runtime_opts *o, pl_backend *b, const char *what, pl_key_fn key_fn,
                     char *err, size_t errlen);
+/* Starts rt->o.workers threads running `worker`, then one running `producer` (which joins the
+ * workers when the input ends), all given `arg`; *workers (malloc'd, the caller frees) and
+ * *n_workers are set before the producer starts, since it reads them. On failure closes the work
+ * and ready queues, joins the workers that started, writes the message and returns -1; the caller
+ * still closes the runtime and frees *workers. */
+int pl_runtime_start(pl_runtime *rt, void *(*worker)(void *), void *(*producer)(void *), void *arg,
+                     pthread_t **workers, size_t *n_workers, pthread_t *producer_thread, char *err, size_t errlen);
 /* Runs the engine loop on the calling thread until `ready` is closed and drained (or stop). */
 void pl_runtime_engine(pl_runtime *rt);
 /* Closes queues, joins the writer, prints the final count, frees everything. Returns the exit status

@@ -453,18 +453,8 @@ int pl_summarize(const pl_common_opts *o, const pl_summarize_opts *so, char **pa
         if (c.rt.writer_started) pl_runtime_close(&c.rt);
         goto fail;
     }
-    c.n_workers = c.rt.o.workers;
-    c.workers = lj_calloc(c.n_workers, sizeof *c.workers);
-    size_t started = 0;
-    for (; c.workers && started < c.n_workers; started++)
-        if (pthread_create(&c.workers[started], NULL, worker_main, &c)) break;
-    c.n_workers = started;
-    if (!started || pthread_create(&c.producer, NULL, producer_main, &c)) {
-        pl_queue_close(c.rt.work);
-        pl_queue_close(c.rt.ready);
-        for (size_t i = 0; i < started; i++) pthread_join(c.workers[i], NULL);
+    if (pl_runtime_start(&c.rt, worker_main, producer_main, &c, &c.workers, &c.n_workers, &c.producer, err, sizeof err)) {
         pl_runtime_close(&c.rt);
-        lj_errf(err, sizeof err, "cannot start threads");
         goto fail;
     }
     pl_runtime_engine(&c.rt);
