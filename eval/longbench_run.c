@@ -155,18 +155,10 @@ int eval_longbench_run(const eval_longbench_opts *o, FILE *out, char *err, size_
     if (!tok_encode(r->tok, "\n", 1, 0, &ids, &nids, e2, sizeof e2) && nids) nl_id = ids[nids - 1];
     free(ids);
 
-    char *partial_path = NULL;
-    json_t *done = json_object();
-    FILE *pf = NULL;
-    if (o->output) {
-        size_t pl = strlen(o->output) + 32;
-        partial_path = malloc(pl);
-        snprintf(partial_path, pl, "%s.partial.jsonl", o->output);
-        json_decref(done);
-        done = eval_partial_load(partial_path);
-        if (json_object_size(done)) fprintf(stderr, "resuming: %zu samples already in %s\n", json_object_size(done), partial_path);
-        pf = fopen(partial_path, "a");
-    }
+    char *partial_path;
+    json_t *done;
+    FILE *pf;
+    eval_partial_open(o->output, &partial_path, &done, &pf);
     json_t *samples = json_array(), *per_ds = json_object();
     char *line = NULL;
     size_t cap = 0, lineno = 0;

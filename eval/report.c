@@ -231,6 +231,20 @@ int eval_plot_png(const char *path, json_t *sum, const char *title, const char *
 #endif
 }
 
+void eval_partial_open(const char *output, char **path, json_t **done, FILE **append) {
+    *path = NULL;
+    *append = NULL;
+    if (!output) { *done = json_object(); return; }
+    size_t len = strlen(output) + sizeof ".partial.jsonl";
+    *path = malloc(len);
+    if (!*path) { *done = json_object(); return; }
+    snprintf(*path, len, "%s.partial.jsonl", output);
+    *done = eval_partial_load(*path);
+    if (json_object_size(*done)) fprintf(stderr, "resuming: %zu samples already in %s\n", json_object_size(*done), *path);
+    *append = fopen(*path, "a");
+    if (!*append) fprintf(stderr, "warning: %s: cannot open for resume records\n", *path);
+}
+
 json_t *eval_partial_load(const char *path) {
     json_t *done = json_object();
     FILE *f = fopen(path, "r");

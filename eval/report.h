@@ -26,6 +26,10 @@ int eval_plot_png(const char *path, json_t *summary, const char *title, const ch
 /* Resume: loads path (JSONL of finished samples) into an object keyed by each sample's "id";
  * a missing file gives an empty object. Lines that do not parse are skipped with a warning. */
 json_t *eval_partial_load(const char *path);
+/* Resume records of a run writing `output` (NULL: none): *path = "<output>.partial.jsonl"
+ * (malloc'd, caller frees), *done = its finished samples (as eval_partial_load; never NULL),
+ * *append = that file opened for appending (NULL with a warning when it cannot be opened). */
+void eval_partial_open(const char *output, char **path, json_t **done, FILE **append);
 /* The resumable record for id: one from the same model (its "model" field) or NULL. Borrowed. */
 json_t *eval_partial_get(json_t *done, const char *id, const char *model);
 /* Appends one sample as a JSON line and flushes. */

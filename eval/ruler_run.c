@@ -118,19 +118,10 @@ int eval_ruler_run(const eval_ruler_opts *o, FILE *out, char *err, size_t errlen
     c.n_depths = o->n_depths;
     c.threads = 1;
 
-    char *partial_path = NULL;
-    json_t *done = json_object();
-    FILE *pf = NULL;
-    if (o->output) {
-        size_t pl = strlen(o->output) + 32;
-        partial_path = malloc(pl);
-        snprintf(partial_path, pl, "%s.partial.jsonl", o->output);
-        json_decref(done);
-        done = eval_partial_load(partial_path);
-        if (json_object_size(done)) fprintf(stderr, "resuming: %zu samples already in %s\n", json_object_size(done), partial_path);
-        pf = fopen(partial_path, "a");
-        if (!pf) fprintf(stderr, "warning: %s: cannot open for resume records\n", partial_path);
-    }
+    char *partial_path;
+    json_t *done;
+    FILE *pf;
+    eval_partial_open(o->output, &partial_path, &done, &pf);
     json_t *samples = json_array();
     int rc = 0;
     size_t per_len = nt * o->samples, total = o->n_lengths * per_len;
