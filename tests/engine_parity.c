@@ -14,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int argmax(const float *x, size_t n) {
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return (int)b;
-}
-
 /* Runs the prompt in chunks with lj_forward, collecting all logits [T, V] and hidden [L+1, T, H]. */
 static int run_chunked(lj_model *m, const engine_ref *r, size_t chunk, float *logits, float *hidden, char *err) {
     const lj_config *c = lj_model_config(m);
@@ -89,23 +82,13 @@ int main(int argc, char **argv) {
     }
     /* greedy decode through the state (prefill in chunks of 7 to mix both paths) */
     if (r.greedy) {
-        lj_state *s;
-        CHECK(lj_state_new(m, T + r.N, &s, err, sizeof err) == 0);
-        float *last = malloc(V * sizeof *last);
-        CHECKF(lj_prefill(m, s, r.input_ids, T, 7, 0, last, err, sizeof err) == 0, "%s", err);
-        size_t same = 0;
-        for (size_t i = 0; i < r.N; i++) {
-            int32_t id = argmax(last, V);
-            if (id == r.greedy[i]) same++;
-            else { fprintf(stderr, "greedy token %zu: got %d, expected %d\n", i, id, r.greedy[i]); break; }
-            if (i + 1 == r.N) break;
-            lj_seq_step st = {.state = s, .tokens = &id, .n_tokens = 1};
-            if (lj_forward(m, &st, 1, last, NULL, err, sizeof err)) { fprintf(stderr, "%s\n", err); break; }
-        }
-        CHECKF(same == r.N, "greedy: %zu of %zu ids match", same, r.N);
-        CHECK(lj_state_length(s) == T + r.N - 1);
-        free(last);
-        lj_state_free(s);
+        int32_t *ids = malloc(r.N * sizeof *ids);
+        size_t len = 0;
+        long same = engine_ref_greedy(m, r.input_ids, T, 7, r.greedy, r.N, ids, &len, err, sizeof err);
+        CHECKF(same >= 0, "%s", err);
+        CHECKF(same == (long)r.N, "greedy: %ld of %zu ids match", same, r.N);
+        CHECK(len == T + r.N - 1);
+        free(ids);
     }
     free(lg1); free(hs1); free(lg); free(hs);
     lj_model_free(m);

@@ -1,7 +1,9 @@
 #include "engine_ref.h"
 
 #include "common/error.h"
+#include "engine/model.h"
 #include "engine/safetensors.h"
+#include "engine/sampler.h"
 #include "kernels/backend.h"
 
 #include <math.h>
@@ -70,4 +72,29 @@ double rel_err(const float *a, const float *ref, size_t n) {
         if (fabs(ref[i]) > mr) mr = fabs(ref[i]);
     }
     return mr > 0 ? md / mr : md;
+}
+
+long engine_ref_greedy(lj_model *m, const int32_t *prompt, size_t T, size_t chunk, const int32_t *expected,
+                       size_t N, int32_t *ids, size_t *state_len, char *err, size_t errlen) {
+    size_t V = lj_model_config(m)->vocab_size;
+    lj_state *s;
+    if (lj_state_new(m, T + N, &s, err, errlen)) return -1;
+    float *last = malloc(V * sizeof *last);   // [V]
+    long same = -1;
+    if (!last) { lj_errf(err, errlen, "out of memory"); goto out; }
+    if (lj_prefill(m, s, prompt, T, chunk, 0, last, err, errlen)) goto out;
+    same = 0;
+    for (size_t i = 0; i < N; i++) {
+        int32_t id = ids[i] = lj_argmax(last, V);
+        if (id != expected[i]) { fprintf(stderr, "greedy token %zu: got %d, expected %d\n", i, id, expected[i]); break; }
+        same++;
+        if (i + 1 == N) break;
+        lj_seq_step st = {.state = s, .tokens = &id, .n_tokens = 1};
+        if (lj_forward(m, &st, 1, last, NULL, err, errlen)) { same = -1; break; }
+    }
+    if (state_len) *state_len = lj_state_length(s);
+out:
+    free(last);
+    lj_state_free(s);
+    return same;
 }

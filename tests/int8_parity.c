@@ -23,6 +23,7 @@
 #include "engine/plan.h"
 #include "engine/safetensors.h"
 #include "engine_ref.h"
+#include "engine/sampler.h"
 #include "test_util.h"
 
 #include "common/error.h"
@@ -33,13 +34,6 @@
 
 #define TOL_FLOAT 0.15
 #define TOL_INT8_REF 1e-4
-
-static int argmax(const float *x, size_t n) {
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return (int)b;
-}
 
 static int run(lj_model *m, const engine_ref *r, size_t chunk, float *logits, char *err) {
     lj_state *s;
@@ -90,7 +84,7 @@ int main(int argc, char **argv) {
     double ef = rel_err(lf, r.logits, T * V), eq = rel_err(lq, r.logits, T * V), ec = rel_err(lc, lq, T * V);
     double eqr = rel_err(lq, qref, T * V);
     size_t top1 = 0;   /* top-1 agreement with the float reference over the prompt (informative) */
-    for (size_t t = 0; t < T; t++) top1 += argmax(lq + t * V, V) == argmax(r.logits + t * V, V);
+    for (size_t t = 0; t < T; t++) top1 += lj_argmax(lq + t * V, V) == lj_argmax(r.logits + t * V, V);
     printf("%s: int8 experts: logits rel err %.3g vs the int8 reference (transformers), %.3g vs the float reference "
            "(float engine: %.3g); chunk 7 vs one pass %.3g; top-1 agreement with float %zu/%zu\n", dir, eqr, eq, ef, ec,
            top1, T);
@@ -101,25 +95,15 @@ int main(int argc, char **argv) {
     CHECKF(ec <= 1e-5, "int8 chunked vs one pass %.3g > 1e-5", ec);
 
     if (r.greedy) {
-        lj_state *s;
-        CHECK(lj_state_new(mq, T + r.N, &s, err, sizeof err) == 0);
-        float *last = malloc(V * sizeof *last);
-        CHECKF(lj_prefill(mq, s, r.input_ids, T, 7, 0, last, err, sizeof err) == 0, "%s", err);
-        size_t same = 0, same_float = 0;
-        for (size_t i = 0; i < r.N; i++) {
-            int32_t id = argmax(last, V);
-            same_float += id == r.greedy[i];
-            if (id == qgreedy[i]) same++;
-            else { fprintf(stderr, "int8 greedy token %zu: got %d, the int8 reference %d\n", i, id, qgreedy[i]); break; }
-            if (i + 1 == r.N) break;
-            lj_seq_step st = {.state = s, .tokens = &id, .n_tokens = 1};
-            if (lj_forward(mq, &st, 1, last, NULL, err, sizeof err)) { fprintf(stderr, "%s\n", err); break; }
-        }
-        printf("%s: int8 greedy ids: %zu of %zu identical to the int8 reference, %zu to the float reference\n", dir,
+        int32_t *ids = malloc(r.N * sizeof *ids);
+        long same = engine_ref_greedy(mq, r.input_ids, T, 7, qgreedy, r.N, ids, NULL, err, sizeof err);
+        CHECKF(same >= 0, "%s", err);
+        size_t produced = same < 0 ? 0 : (size_t)same < r.N ? (size_t)same + 1 : r.N, same_float = 0;
+        for (size_t i = 0; i < produced; i++) same_float += ids[i] == r.greedy[i];
+        printf("%s: int8 greedy ids: %ld of %zu identical to the int8 reference, %zu to the float reference\n", dir,
                same, r.N, same_float);
-        CHECKF(same == r.N, "int8 greedy: %zu of %zu ids match the int8 reference", same, r.N);
-        free(last);
-        lj_state_free(s);
+        CHECKF(same == (long)r.N, "int8 greedy: %ld of %zu ids match the int8 reference", same, r.N);
+        free(ids);
     }
     free(lf); free(lq); free(lc); free(qref); free(qgreedy);
     lj_model_free(mf);

@@ -19,13 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int argmax(const float *x, size_t n) {
-    size_t b = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return (int)b;
-}
-
 static int run_chunked(lj_model *m, const engine_ref *r, size_t chunk, float *logits, char *err) {
     lj_state *s;
     if (lj_state_new(m, r->T + r->N + 1, &s, err, LJ_ERRLEN)) return -1;
@@ -69,23 +62,12 @@ int main(int argc, char **argv) {
         CHECKF(e1 <= tol, "chunk %zu: differs from one pass by %.3g", chunks[k], e1);
     }
     if (r.greedy) {
-        lj_state *s;
-        CHECK(lj_state_new(m, T + r.N, &s, err, sizeof err) == 0);
-        float *last = malloc(V * sizeof *last);
-        CHECKF(lj_prefill(m, s, r.input_ids, T, 7, 0, last, err, sizeof err) == 0, "%s", err);
-        size_t same = 0;
-        for (size_t i = 0; i < r.N; i++) {
-            int32_t id = argmax(last, V);
-            if (id == r.greedy[i]) same++;
-            else { fprintf(stderr, "greedy token %zu: got %d, expected %d\n", i, id, r.greedy[i]); break; }
-            if (i + 1 == r.N) break;
-            lj_seq_step st = {.state = s, .tokens = &id, .n_tokens = 1};
-            if (lj_forward(m, &st, 1, last, NULL, err, sizeof err)) { fprintf(stderr, "%s\n", err); break; }
-        }
-        printf("%s: cuda greedy: %zu of %zu ids match\n", dir, same, r.N);
-        if (f32) CHECKF(same == r.N, "greedy: %zu of %zu ids match", same, r.N);
-        free(last);
-        lj_state_free(s);
+        int32_t *ids = malloc(r.N * sizeof *ids);
+        long same = engine_ref_greedy(m, r.input_ids, T, 7, r.greedy, r.N, ids, NULL, err, sizeof err);
+        CHECKF(same >= 0, "%s", err);
+        printf("%s: cuda greedy: %ld of %zu ids match\n", dir, same, r.N);
+        if (f32) CHECKF(same == (long)r.N, "greedy: %ld of %zu ids match", same, r.N);
+        free(ids);
     }
     free(lg1); free(lg);
     lj_model_free(m);
