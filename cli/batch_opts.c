@@ -10,8 +10,9 @@
 static const char *g_shard;
 
 const char *batch_opts_help =
-    "  --model DIR            model directory (config.json, safetensors, tokenizer.json); `toy` is a\n"
-    "                         weightless deterministic test backend\n"
+    "  --model DIR            model directory (config.json, safetensors, tokenizer.json). `toy` is a\n"
+    "                         weightless stand-in the tests use to exercise queueing, resume and\n"
+    "                         sharding: its outputs mean nothing\n"
     "  -o, --output FILE      output JSONL (default: stdout). Reruns resume: lines already there are\n"
     "                         skipped, a torn last line is cut off\n"
     "  --errors-file FILE     write failed lines here instead of the output\n"
