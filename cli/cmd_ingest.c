@@ -19,9 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef LONGJAM_HAVE_TOKENIZER
 #include "engine/tokenizer.h"
-#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -253,15 +251,9 @@ int cmd_ingest(int argc, char **argv) {
 
     char err[LJ_ERRLEN];
     void *tok = NULL;
-#ifdef LONGJAM_HAVE_TOKENIZER
     lj_tokenizer *t = NULL;
     if (tok_load(tokpath, &t, err, sizeof err) != 0) { fprintf(stderr, "longjam ingest: %s\n", err); return CLI_FAILED; }
     tok = t;
-#else
-    (void)err; (void)tok;
-    fprintf(stderr, "longjam ingest: this build has no tokenizer (engine/tokenizer.c has not landed)\n");
-    return CLI_FAILED;
-#endif
     for (size_t i = 0; i < inputs.n; i++) {
         struct stat st;
         if (stat(inputs.v[i], &st) == 0 && S_ISDIR(st.st_mode)) add_dir(&paths, inputs.v[i], recursive, 0);
@@ -319,9 +311,7 @@ int cmd_ingest(int argc, char **argv) {
     for (size_t i = 0; i < paths.n; i++) free(paths.v[i]);
     for (size_t i = 0; i < inputs.n; i++) free(inputs.v[i]);
     free(paths.v); free(inputs.v);
-#ifdef LONGJAM_HAVE_TOKENIZER
     tok_free(t);
-#endif
     if (write_failed) { fprintf(stderr, "longjam ingest: %s: write failed\n", outpath); return CLI_FAILED; }
     if (failed && failed == docs) return CLI_FAILED;
     return failed ? CLI_SOME_FAILED : CLI_OK;

@@ -122,8 +122,7 @@ typedef struct ingest_window {
 int ingest_windows(const lj_doc *d, ingest_count_fn count, void *ctx, size_t window, size_t overlap,
                    ingest_window **out, size_t *n, char *err, size_t errlen);
 
-/* An ingest_count_fn over an engine tokenizer: ctx is a `const lj_tokenizer *` (engine/tokenizer.h).
- * Available when the build has the tokenizer (LONGJAM_HAVE_TOKENIZER). */
+/* An ingest_count_fn over an engine tokenizer: ctx is a `const lj_tokenizer *` (engine/tokenizer.h). */
 int ingest_count_tok(void *ctx, const char *text, size_t len, size_t *ntokens, char *err, size_t errlen);
 
 /* Default window: 262144 tokens minus the reserve for the prompt template and the answer. */

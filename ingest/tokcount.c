@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 
-#ifdef LONGJAM_HAVE_TOKENIZER
 #include "engine/tokenizer.h"
 
 int ingest_count_tok(void *ctx, const char *text, size_t len, size_t *ntokens, char *err, size_t errlen) {
@@ -16,8 +15,3 @@ int ingest_count_tok(void *ctx, const char *text, size_t len, size_t *ntokens, c
     *ntokens = n;
     return 0;
 }
-#else
-int ingest_count_tok(void *ctx, const char *text, size_t len, size_t *ntokens, char *err, size_t errlen) {
-    return lj_errf(err, errlen, "this build has no tokenizer (engine/tokenizer.c)");
-}
-#endif

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef LONGJAM_HAVE_TOKENIZER
 #include "engine/tokenizer.h"
-#endif
 
 static const char *dir;
 
@@ -231,7 +229,6 @@ static void test_windows(void) {
     ingest_doc_free(&d);
 }
 
-#ifdef LONGJAM_HAVE_TOKENIZER
 static void test_windows_tokenizer(void) {
     lj_tokenizer *t;
     char err[LJ_ERRLEN];
@@ -260,7 +257,6 @@ static void test_windows_tokenizer(void) {
     ingest_doc_free(&d);
     tok_free(t);
 }
-#endif
 
 /* Random damage to real inputs: every call returns 0 or an error with a message, never crashes. */
 static void test_garbage(void) {
@@ -302,8 +298,6 @@ int main(int argc, char **argv) {
     }
     test_text();
     test_windows();
-#ifdef LONGJAM_HAVE_TOKENIZER
     test_windows_tokenizer();
-#endif
     return test_finish("ingest");
 }
