@@ -324,14 +324,19 @@ static void *par_run_inner(par_job *j) {
     return NULL;
 }
 
-/* Cuts pieces longer than `chunk` at hard BPE boundaries so that threads can share a long word. */
-static int cut_long_pieces(const lj_tokenizer *t, const tk_buf *arena, tk_pieces *ps, size_t chunk) {
-    if (!t->bpe.hard_split_ok) return 0;
+/* Where a long piece may be cut, at or after the character boundary b (from = the start of the
+ * character before b): a hard BPE boundary or a char-class pre-tokenizer's safe cut. */
+typedef size_t (*cut_at_fn)(const void *ctx, const char *w, size_t len, size_t from, size_t b);
+
+/* Cuts pieces longer than `chunk` (and than min_len) into parts of about `chunk` bytes at the
+ * positions cut_at gives, so that threads can share a long word. keep_z: parts keep their offset
+ * into the piece's z (normalisation alignment); else parts get none. */
+static int cut_pieces(const tk_buf *arena, tk_pieces *ps, size_t chunk, size_t min_len, int keep_z,
+                      cut_at_fn cut_at, const void *ctx) {
     tk_pieces out = {0};
     for (size_t i = 0; i < ps->n; i++) {
         tk_piece p = ps->v[i];
-        /* ignore_merges looks at the whole word: only words longer than any token may be cut */
-        if (p.id >= 0 || p.len <= chunk || p.len <= t->bpe.max_tok_len) {
+        if (p.id >= 0 || p.len <= chunk || p.len <= min_len) {
             if (tk_pieces_push(&out, p.off, p.len, p.id, p.z)) goto oom;
             continue;
         }
@@ -341,12 +346,12 @@ static int cut_long_pieces(const lj_tokenizer *t, const tk_buf *arena, tk_pieces
             size_t b = a + chunk < p.len ? a + chunk : p.len;
             while (b < p.len && ((uint8_t)w[b] & 0xC0) == 0x80) b++;
             if (b < p.len) {
-                /* back up one character so that the boundary search starts before b */
+                /* back up one character so that the search starts before b */
                 size_t from = b - 1;
                 while (from > a && ((uint8_t)w[from] & 0xC0) == 0x80) from--;
-                b = tk_bpe_next_hard(&t->bpe, w, p.len, from);
+                b = cut_at(ctx, w, p.len, from, b);
             }
-            if (tk_pieces_push(&out, p.off + a, b - a, -1, 0)) goto oom;
+            if (tk_pieces_push(&out, p.off + a, b - a, -1, keep_z ? tk_zsub(p.z, a) : 0)) goto oom;
             a = b;
         }
     }
@@ -356,6 +361,18 @@ static int cut_long_pieces(const lj_tokenizer *t, const tk_buf *arena, tk_pieces
 oom:
     free(out.v);
     return -1;
+}
+
+static size_t cut_at_bpe(const void *ctx, const char *w, size_t len, size_t from, size_t b) {
+    (void)b;
+    return tk_bpe_next_hard(&((const lj_tokenizer *)ctx)->bpe, w, len, from);
+}
+
+/* Cuts pieces longer than `chunk` at hard BPE boundaries. ignore_merges looks at the whole word:
+ * only words longer than any token may be cut. */
+static int cut_long_pieces(const lj_tokenizer *t, const tk_buf *arena, tk_pieces *ps, size_t chunk) {
+    if (!t->bpe.hard_split_ok) return 0;
+    return cut_pieces(arena, ps, chunk, t->bpe.max_tok_len, 0, cut_at_bpe, t);
 }
 
 /* Char-class pre-tokenizers (Digits, WhitespaceSplit, Whitespace, Punctuation) split a piece the
@@ -382,39 +399,20 @@ static int safe_cut(const tk_pretok *pt, uint32_t a, uint32_t b) {
     return 0;
 }
 
+static size_t cut_at_class(const void *ctx, const char *w, size_t len, size_t from, size_t b) {
+    size_t l;
+    uint32_t prev = tk_utf8_next(w + from, len - from, &l);
+    while (b < len) {                               /* walk on to the next safe cut */
+        uint32_t c = tk_utf8_next(w + b, len - b, &l);
+        if (safe_cut(ctx, prev, c)) break;
+        prev = c; b += l;
+    }
+    return b;
+}
+
 /* Cuts pieces longer than `chunk` at safe positions for the char-class pre-tokenizer pt. */
 static int cut_for_pretok(const tk_pretok *pt, const tk_buf *arena, tk_pieces *ps, size_t chunk) {
-    tk_pieces out = {0};
-    for (size_t i = 0; i < ps->n; i++) {
-        tk_piece p = ps->v[i];
-        if (p.id >= 0 || p.len <= chunk) { if (tk_pieces_push(&out, p.off, p.len, p.id, p.z)) goto oom; continue; }
-        const char *w = arena->p + p.off;
-        size_t a = 0;
-        while (a < p.len) {
-            size_t b = a + chunk;
-            if (b >= p.len) b = p.len;
-            else {
-                while (b < p.len && ((uint8_t)w[b] & 0xC0) == 0x80) b++;
-                /* walk on to the next safe cut */
-                size_t st = b - 1;
-                while (st > a && ((uint8_t)w[st] & 0xC0) == 0x80) st--;
-                size_t l; uint32_t prev = tk_utf8_next(w + st, p.len - st, &l);
-                while (b < p.len) {
-                    uint32_t c = tk_utf8_next(w + b, p.len - b, &l);
-                    if (safe_cut(pt, prev, c)) break;
-                    prev = c; b += l;
-                }
-            }
-            if (tk_pieces_push(&out, p.off + a, b - a, -1, tk_zsub(p.z, a))) goto oom;
-            a = b;
-        }
-    }
-    free(ps->v);
-    *ps = out;
-    return 0;
-oom:
-    free(out.v);
-    return -1;
+    return cut_pieces(arena, ps, chunk, 0, 1, cut_at_class, pt);
 }
 
 int tok_encode_parallel(const lj_tokenizer *t, const char *text, size_t len, int add_special, int threads,

@@ -192,32 +192,53 @@ static int pattern_find(const tk_pattern *p, const char *s, size_t n, size_t fro
     }
 }
 
+/* A search over s[0..n) that resumes where the last taken match ended, as the Rust `onig` crate
+ * iterates: an empty match right at the previous match's end is skipped by one character. */
+typedef struct matcher {
+    const tk_pattern *p; const char *s; size_t n;
+    size_t last_end, last_match_end;
+    pcre2_match_data *md; pcre2_match_context *mctx; pcre2_jit_stack *js;
+} matcher;
+
+static int matcher_init(matcher *m, const tk_pattern *p, const char *s, size_t n, size_t from) {
+    *m = (matcher){.p = p, .s = s, .n = n, .last_end = from, .last_match_end = (size_t)-1};
+    if (p->is_regex && !(m->md = pcre2_match_data_create(1, NULL))) return -1;
+    return 0;
+}
+
+static void matcher_free(matcher *m) {
+    if (m->md) pcre2_match_data_free(m->md);
+    if (m->mctx) pcre2_match_context_free(m->mctx);
+    if (m->js) pcre2_jit_stack_free(m->js);
+}
+
+/* The next match (1, its bounds in ms and me, not yet taken), 0 at the end, -1 on error. */
+static int matcher_next(matcher *m, size_t *ms, size_t *me) {
+    while (m->last_end <= m->n) {
+        int f = pattern_find(m->p, m->s, m->n, m->last_end, m->md, &m->mctx, &m->js, ms, me);
+        if (f <= 0) return f;
+        if (*ms != *me || m->last_match_end != *me) return 1;
+        if (m->last_end >= m->n) return 0;
+        size_t cl; tk_utf8_next(m->s + m->last_end, m->n - m->last_end, &cl);
+        m->last_end += cl;
+    }
+    return 0;
+}
+
+/* The search resumes at the end of a match taken at `me`. */
+static void matcher_take(matcher *m, size_t me) { m->last_end = me; m->last_match_end = me; }
+
 int tk_pattern_each(const tk_pattern *p, const char *s, size_t n, tk_match_fn fn, void *ctx) {
-    pcre2_match_data *md = NULL;
-    pcre2_match_context *mctx = NULL;
-    pcre2_jit_stack *js = NULL;
-    if (p->is_regex && !(md = pcre2_match_data_create(1, NULL))) return -1;
-    int rc = 0;
-    size_t last_end = 0, last_match_end = (size_t)-1;
-    /* The iteration of the Rust `onig` crate: an empty match right after the previous match is
-     * skipped by advancing one character. */
-    while (last_end <= n) {
-        size_t ms, me;
-        int f = pattern_find(p, s, n, last_end, md, &mctx, &js, &ms, &me);
-        if (f < 0) { rc = -1; break; }
-        if (!f) break;
-        if (ms == me && last_match_end == me) {
-            if (last_end >= n) break;
-            size_t cl; tk_utf8_next(s + last_end, n - last_end, &cl);
-            last_end += cl;
-            continue;
-        }
-        last_end = me; last_match_end = me;
+    matcher m;
+    if (matcher_init(&m, p, s, n, 0)) return -1;
+    int rc = 0, f;
+    size_t ms, me;
+    while ((f = matcher_next(&m, &ms, &me)) > 0) {
+        matcher_take(&m, me);
         if (fn(ms, me, ctx)) { rc = -1; break; }
     }
-    if (md) pcre2_match_data_free(md);
-    if (mctx) pcre2_match_context_free(mctx);
-    if (js) pcre2_jit_stack_free(js);
+    if (f < 0) rc = -1;
+    matcher_free(&m);
     return rc;
 }
 
@@ -282,28 +303,16 @@ static int chunk_cb(size_t ms, size_t me, void *vctx) {
 
 static void *chunk_run(void *arg) {
     par_chunk *c = arg;
-    /* tk_pattern_each over the tail, offsets shifted back */
-    pcre2_match_data *md = c->p->is_regex ? pcre2_match_data_create(1, NULL) : NULL;
-    pcre2_match_context *mctx = NULL; pcre2_jit_stack *js = NULL;
-    size_t last_end = c->from, last_match_end = (size_t)-1;
-    if (c->p->is_regex && !md) { c->rc = -1; return NULL; }
-    while (last_end <= c->n) {
-        size_t ms, me;
-        int f = pattern_find(c->p, c->s, c->n, last_end, md, &mctx, &js, &ms, &me);
-        if (f < 0) { c->rc = -1; break; }
-        if (!f) break;
-        if (ms == me && last_match_end == me) {
-            if (last_end >= c->n) break;
-            size_t cl; tk_utf8_next(c->s + last_end, c->n - last_end, &cl);
-            last_end += cl;
-            continue;
-        }
-        last_end = me; last_match_end = me;
+    matcher m;
+    if (matcher_init(&m, c->p, c->s, c->n, c->from)) { c->rc = -1; return NULL; }
+    int f;
+    size_t ms, me;
+    while ((f = matcher_next(&m, &ms, &me)) > 0) {
+        matcher_take(&m, me);
         if (chunk_cb(ms, me, c)) break;
     }
-    if (md) pcre2_match_data_free(md);
-    if (mctx) pcre2_match_context_free(mctx);
-    if (js) pcre2_jit_stack_free(js);
+    if (f < 0) c->rc = -1;
+    matcher_free(&m);
     return NULL;
 }
 
@@ -331,32 +340,23 @@ int tk_pattern_each_par(const tk_pattern *p, const char *s, size_t n, int thread
     for (int k = 1; k < threads; k++) { if (c[k].rc == -2) { c[k].rc = 0; chunk_run(&c[k]); } else pthread_join(th[k], NULL); }
     for (int k = 0; k < threads; k++) if (c[k].rc) goto done;
     /* stitch: chunk 0 is true; then resume each chunk at the true position */
-    size_t last_end = 0, last_match_end = (size_t)-1;
-    pcre2_match_data *md = p->is_regex ? pcre2_match_data_create(1, NULL) : NULL;
-    pcre2_match_context *mctx = NULL; pcre2_jit_stack *js = NULL;
-    if (p->is_regex && !md) goto done;
-    int bad = 0;
+    matcher m;
+    if (matcher_init(&m, p, s, n, 0)) goto done;
+    int bad = 0, f;
+    size_t ms, me;
     for (int k = 0; k < threads && !bad; k++) {
         size_t i = 0;
         if (k > 0) {
             /* sequential search from the true position until it meets one of chunk k's ends */
             size_t kk = 0;
-            int synced = last_match_end != (size_t)-1 && chunk_has_end(&c[k], &kk, last_end) && last_end == last_match_end;
-            while (!synced && last_end <= n) {
-                size_t ms, me;
-                int f = pattern_find(p, s, n, last_end, md, &mctx, &js, &ms, &me);
+            int synced = m.last_match_end != (size_t)-1 && chunk_has_end(&c[k], &kk, m.last_end) &&
+                         m.last_end == m.last_match_end;
+            while (!synced && m.last_end <= n) {
+                f = matcher_next(&m, &ms, &me);
                 if (f < 0) { bad = 1; break; }
-                if (!f) { last_end = n + 1; break; }
-                if (ms == me && last_match_end == me) {
-                    if (last_end >= n) { last_end = n + 1; break; }
-                    size_t cl; tk_utf8_next(s + last_end, n - last_end, &cl);
-                    last_end += cl;
-                    continue;
-                }
-                if (ms >= c[k].to) {                  /* the next match is beyond chunk k: emit it later */
-                    break;
-                }
-                last_end = me; last_match_end = me;
+                if (!f) { m.last_end = n + 1; break; }
+                if (ms >= c[k].to) break;             /* the next match is beyond chunk k: emit it later */
+                matcher_take(&m, me);
                 if (fn(ms, me, ctx)) { bad = 1; break; }
                 synced = chunk_has_end(&c[k], &kk, me);
             }
@@ -365,29 +365,17 @@ int tk_pattern_each_par(const tk_pattern *p, const char *s, size_t n, int thread
             i = kk + 1;                               /* matches after the synced one */
         }
         for (; i < c[k].nm; i++) {
-            size_t ms = c[k].m[2 * i], me = c[k].m[2 * i + 1];
-            last_end = me; last_match_end = me;
-            if (fn(ms, me, ctx)) { bad = 1; break; }
+            matcher_take(&m, c[k].m[2 * i + 1]);
+            if (fn(c[k].m[2 * i], c[k].m[2 * i + 1], ctx)) { bad = 1; break; }
         }
     }
     /* after the last chunk (or when stitching stopped early), finish sequentially */
-    while (!bad && last_end <= n) {
-        size_t ms, me;
-        int f = pattern_find(p, s, n, last_end, md, &mctx, &js, &ms, &me);
+    while (!bad && (f = matcher_next(&m, &ms, &me)) != 0) {
         if (f < 0) { bad = 1; break; }
-        if (!f) break;
-        if (ms == me && last_match_end == me) {
-            if (last_end >= n) break;
-            size_t cl; tk_utf8_next(s + last_end, n - last_end, &cl);
-            last_end += cl;
-            continue;
-        }
-        last_end = me; last_match_end = me;
+        matcher_take(&m, me);
         if (fn(ms, me, ctx)) bad = 1;
     }
-    if (md) pcre2_match_data_free(md);
-    if (mctx) pcre2_match_context_free(mctx);
-    if (js) pcre2_jit_stack_free(js);
+    matcher_free(&m);
     rc = bad ? -1 : 0;
 done:
     if (c) for (int k = 0; k < threads; k++) free(c[k].m);
