@@ -31,6 +31,8 @@ const char *batch_opts_help =
     "  --deadline SECONDS     expire what is unfinished after this long (default: none)\n"
     "  --device cpu|cuda      engine backend (default cpu)\n"
     "  --threads N            engine threads (default: all CPUs)\n"
+    "  --experts auto|int8|bf16  MoE expert weights: int8 = ExpertsInt8 (per-channel scales),\n"
+    "                         bf16 = float; auto (default) = int8 on cuda when float does not fit\n"
     "  --quiet                no progress on stderr\n";
 
 void batch_opts_defaults(pl_common_opts *o) {
@@ -61,6 +63,13 @@ int batch_opts_parse(pl_common_opts *o, int argc, char **argv, int *i) {
     if (!strcmp(a, "--errors-file")) TAKE_STR(o->rt.errors_file);
     if (!strcmp(a, "--shard")) TAKE_STR(g_shard);
     if (!strcmp(a, "--device")) TAKE_STR(o->backend.device);
+    if (!strcmp(a, "--experts")) {
+        if (!v || (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "bf16"))) {
+            fprintf(stderr, "error: --experts wants auto, int8 or bf16\n");
+            return -1;
+        }
+        TAKE_STR(o->backend.experts);
+    }
     if (!strcmp(a, "--max-seqs")) TAKE_SIZE(o->rt.max_seqs);
     if (!strcmp(a, "--budget-tokens")) TAKE_SIZE(o->rt.budget_tokens);
     if (!strcmp(a, "--chunk")) TAKE_SIZE(o->rt.chunk);

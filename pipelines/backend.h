@@ -42,6 +42,7 @@ struct pl_backend {
 typedef struct pl_backend_opts {
     const char *device;   /* "cpu" (default) | "cuda" */
     int threads;          /* engine worker threads (0 = all) */
+    const char *experts;  /* "auto" (NULL), "int8" or "bf16": expert weights (lj_load_opts.experts) */
 } pl_backend_opts;
 
 int pl_backend_open(const char *model, const pl_backend_opts *o, pl_backend **out, char *err, size_t errlen);

@@ -45,6 +45,14 @@ assert j['total'] == j['completed'] == $(wc -l < many.jsonl) and j['failed'] == 
 "$LJ" run --model "$MODEL" --max-context 256 req.jsonl -o quiet.jsonl --quiet 2> quiet.err || [ $? = 3 ]
 if grep -q "^progress" quiet.err; then echo "FAIL: --quiet printed progress"; exit 1; fi
 echo "ok: progress"
+# --experts: int8 experts (ExpertsInt8) run the same batch to completion; a bad value is a usage error
+if [ "$MODEL" != toy ]; then
+  "$LJ" run --model "$MODEL" --max-context 256 --experts int8 req.jsonl -o int8.jsonl --quiet 2>/dev/null || [ $? = 3 ]
+  [ "$(wc -l < int8.jsonl)" = "$(wc -l < quiet.jsonl)" ] || { echo "FAIL: --experts int8 wrote $(wc -l < int8.jsonl) lines"; exit 1; }
+fi
+set +e; "$LJ" run --model "$MODEL" --experts int4 req.jsonl -o bad.jsonl --quiet 2> bad.err; rc=$?; set -e
+[ $rc = 2 ] && grep -q -- "--experts wants auto, int8 or bf16" bad.err || { echo "FAIL: --experts int4 ($rc)"; cat bad.err; exit 1; }
+echo "ok: --experts"
 set +e; "$LJ" run --model "$MODEL" req.jsonl -o ./req.jsonl --quiet 2>/dev/null; rc=$?; set -e
 [ $rc = 2 ] || { echo "FAIL: writing results into the requests file was not refused ($rc)"; exit 1; }
 
