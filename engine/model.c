@@ -14,6 +14,23 @@ int model_workspace(lj_model *m, size_t T, size_t rows, char *err, size_t errlen
 
 #define ACT(p, off) ((void *)((char *)(p) + (off) * asz))   /* element offset into an activation */
 #define TRY(call) do { if ((call) != 0) { rc = lj_errf(err, errlen, "layer %zu: %s", l, b->err); goto done; } } while (0)
+#define TRY_COMM(call) do { if ((call) != 0) { rc = lj_errf(err, errlen, "layer %zu: %s", l, m->comm->err); goto done; } } while (0)
+
+/* Tensor parallel: a row-parallel projection (o_proj, out_proj, down, the experts) leaves partial
+ * sums on each rank. They go to ws->mo, are summed over the ranks, then added to the residual.
+ * At world 1 the projection accumulates straight into the residual x. */
+static void *row_parallel_out(lj_model *m) { return m->comm ? m->ws.mo : m->ws.x; }
+
+static int residual_reduce(lj_model *m, size_t T, size_t l, char *err, size_t errlen) {
+    lj_backend *b = m->be;
+    const size_t n = T * m->cfg.hidden_size;
+    int rc = 0;
+    if (!m->comm) return 0;
+    TRY_COMM(m->comm->all_reduce_sum(m->comm, m->ws.mo, b->act_dtype, n));
+    TRY(b->add(b, &(lj_add_params){.a = m->ws.x, .b = m->ws.mo, .y = m->ws.x, .n = n}));
+done:
+    return rc;
+}
 
 /* Mamba mixer: x += out_proj(scan(conv(in_proj(xn))))   (JambaMambaMixer.slow_forward) */
 static int mamba_mixer(lj_model *m, const layer_weights *w, size_t l, const lj_seq_batch *batch, lj_state **states,
@@ -34,6 +51,7 @@ static int mamba_mixer(lj_model *m, const layer_weights *w, size_t l, const lj_s
                                           .k = c->mamba_d_conv}));
     // torch: dt, B, C = split(x_proj(x), [R, N, N])                         // dbc [T, R+2N]
     TRY(b->matmul(b, &(lj_matmul_params){.x = ws->xc, .ldx = D, .w = w->x_proj, .y = ws->dbc, .ldy = XP, .m = T}));
+    if (m->comm) TRY_COMM(m->comm->all_reduce_sum(m->comm, ws->dbc, b->act_dtype, T * XP));   // row-parallel
     // torch: dt = dt_layernorm(dt); B = b_layernorm(B); C = c_layernorm(C)  (in place, strided)
     const float eps = (float)c->rms_norm_eps;
     TRY(b->rmsnorm(b, &(lj_rmsnorm_params){.x = ws->dbc, .ldx = XP, .weight = w->dt_norm, .y = ws->dbc, .ldy = XP,
@@ -50,8 +68,10 @@ static int mamba_mixer(lj_model *m, const layer_weights *w, size_t l, const lj_s
                                       .c = ACT(ws->dbc, R + N), .ldc = XP, .d_skip = w->d_skip, .z = ACT(ws->xz, D),
                                       .ldz = 2 * D, .state = ssm, .y = ws->y, .ldy = D, .d = D, .n = N}));
     // torch: hidden = residual + out_proj(y)                                // x [T, H]
-    TRY(b->matmul(b, &(lj_matmul_params){.x = ws->y, .ldx = D, .w = w->out_proj, .bias = w->out_proj_bias, .y = ws->x,
-                                          .ldy = c->hidden_size, .m = T, .accumulate = 1}));
+    TRY(b->matmul(b, &(lj_matmul_params){.x = ws->y, .ldx = D, .w = w->out_proj, .bias = w->out_proj_bias,
+                                          .y = row_parallel_out(m), .ldy = c->hidden_size, .m = T,
+                                          .accumulate = !m->comm}));
+    rc = residual_reduce(m, T, l, err, errlen);
 done:
     return rc;
 }
@@ -75,8 +95,9 @@ static int attention_mixer(lj_model *m, const layer_weights *w, size_t l, const 
                                                 .ldo = QD, .n_heads = c->num_attention_heads,
                                                 .n_kv_heads = c->num_key_value_heads, .head_dim = Dh,
                                                 .scale = (float)(1.0 / sqrt((double)Dh))}));
-    TRY(b->matmul(b, &(lj_matmul_params){.x = ws->att, .ldx = QD, .w = w->o, .y = ws->x, .ldy = H, .m = T,
-                                          .accumulate = 1}));   // x [T, H] += o_proj(att)
+    TRY(b->matmul(b, &(lj_matmul_params){.x = ws->att, .ldx = QD, .w = w->o, .y = row_parallel_out(m), .ldy = H,
+                                          .m = T, .accumulate = !m->comm}));   // x [T, H] += o_proj(att)
+    rc = residual_reduce(m, T, l, err, errlen);
 done:
     return rc;
 }
@@ -86,7 +107,7 @@ static int ffn(lj_model *m, const layer_weights *w, size_t l, size_t T, char *er
     const lj_config *c = &m->cfg;
     lj_backend *b = m->be;
     workspace *ws = &m->ws;
-    const size_t H = c->hidden_size, I = c->intermediate_size;
+    const size_t H = c->hidden_size, I = w->moe ? c->intermediate_size : w->gate.rows;   // dense: this rank's share
     int rc = 0;
     if (w->moe) {
         // torch: JambaSparseMoeBlock(xn)                                    // mo [T, H]
@@ -94,15 +115,17 @@ static int ffn(lj_model *m, const layer_weights *w, size_t l, size_t T, char *er
                                         .down = w->e_down, .out = ws->mo, .ldo = H, .n_tokens = T,
                                         .n_experts = c->num_experts, .top_k = c->num_experts_per_tok, .hidden = H,
                                         .inter = I}));
-        TRY(b->add(b, &(lj_add_params){.a = ws->x, .b = ws->mo, .y = ws->x, .n = T * H}));
+        if (m->comm) rc = residual_reduce(m, T, l, err, errlen);   // each rank ran its own experts
+        else TRY(b->add(b, &(lj_add_params){.a = ws->x, .b = ws->mo, .y = ws->x, .n = T * H}));
     } else {
         // torch: down_proj(silu(gate_proj(x)) * up_proj(x))
         TRY(b->matmul(b, &(lj_matmul_params){.x = ws->xn, .ldx = H, .w = w->gate, .y = ws->g, .ldy = I, .m = T}));  // [T, I]
         TRY(b->matmul(b, &(lj_matmul_params){.x = ws->xn, .ldx = H, .w = w->up, .y = ws->u, .ldy = I, .m = T}));    // [T, I]
         TRY(b->silu_mul(b, &(lj_silu_mul_params){.a = ws->g, .lda = I, .b = ws->u, .ldb = I, .out = ws->g, .ldo = I,
                                                   .rows = T, .n = I}));
-        TRY(b->matmul(b, &(lj_matmul_params){.x = ws->g, .ldx = I, .w = w->down, .y = ws->x, .ldy = H, .m = T,
-                                              .accumulate = 1}));   // x [T, H]
+        TRY(b->matmul(b, &(lj_matmul_params){.x = ws->g, .ldx = I, .w = w->down, .y = row_parallel_out(m), .ldy = H,
+                                              .m = T, .accumulate = !m->comm}));   // x [T, H]
+        rc = residual_reduce(m, T, l, err, errlen);
     }
 done:
     return rc;
@@ -110,6 +133,31 @@ done:
 
 int lj_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, float *hidden, char *err,
                size_t errlen) {
+    if (m->ranks) return tp_group_forward(m, steps, n_steps, logits, hidden, err, errlen);
+    return model_forward(m, steps, n_steps, logits, logits != NULL, hidden, err, errlen);
+}
+
+/* Tensor parallel logits: each rank's [rows, V/world] slice, gathered [world, rows, V/world], then
+ * laid out [rows, V] on the host (only where logits is wanted). */
+static int gather_logits(lj_model *m, size_t rows, float *logits, size_t l, char *err, size_t errlen) {
+    lj_backend *b = m->be;
+    const size_t Vl = m->lm_head.rows, W = (size_t)m->tp.world;
+    int rc = 0;
+    float *all = NULL;
+    TRY_COMM(m->comm->all_gather(m->comm, m->ws.logits_part, m->ws.logits, b->act_dtype, rows * Vl));
+    if (!logits) return 0;
+    all = malloc(W * rows * Vl * sizeof *all);
+    if (!all) { rc = lj_errf(err, errlen, "logits: out of memory"); goto done; }
+    TRY(b->download(b, all, LJ_F32, m->ws.logits, b->act_dtype, W * rows * Vl));
+    for (size_t r = 0; r < W; r++)
+        for (size_t i = 0; i < rows; i++) memcpy(logits + i * W * Vl + r * Vl, all + (r * rows + i) * Vl, Vl * sizeof *all);
+done:
+    free(all);
+    return rc;
+}
+
+int model_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, int want_logits, float *hidden,
+                  char *err, size_t errlen) {
     const lj_config *c = &m->cfg;
     lj_backend *b = m->be;
     const size_t H = c->hidden_size, V = c->vocab_size, L = c->num_hidden_layers;
@@ -133,7 +181,10 @@ int lj_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, f
         T += st->n_tokens;
         rows += st->want_all_logits ? st->n_tokens : 1;
     }
-    if (model_workspace(m, T, rows, err, errlen)) return -1;
+    if (model_workspace(m, T, rows, err, errlen)) {
+        if (m->comm) m->comm->abort(m->comm, err);   /* the other ranks would wait for this one */
+        return -1;
+    }
     workspace *ws = &m->ws;
     int rc = 0;
     size_t l = 0;
@@ -172,21 +223,27 @@ int lj_forward(lj_model *m, lj_seq_step *steps, size_t n_steps, float *logits, f
     // torch: logits = lm_head(final_layernorm(x)), only the rows asked for  // logits [rows, V]
     TRY(b->rmsnorm(b, &(lj_rmsnorm_params){.x = ws->x, .ldx = H, .weight = m->final_norm, .y = ws->xn, .ldy = H,
                                             .rows = T, .n = H, .eps = (float)c->rms_norm_eps}));
-    if (logits) {
+    if (want_logits) {
+        /* this rank's vocabulary rows (all of them at world 1) */
+        const size_t Vl = m->lm_head.rows;
+        void *dst = m->comm ? ws->logits_part : ws->logits;   // [rows, Vl]
         size_t row = 0, out = 0;
         for (size_t s = 0; s < n_steps; s++) {
             size_t first = steps[s].want_all_logits ? row : row + steps[s].n_tokens - 1;
             size_t n = steps[s].want_all_logits ? steps[s].n_tokens : 1;
             TRY(b->matmul(b, &(lj_matmul_params){.x = ACT(ws->xn, first * H), .ldx = H, .w = m->lm_head,
-                                                  .y = ACT(ws->logits, out * V), .ldy = V, .m = n}));
+                                                  .y = ACT(dst, out * Vl), .ldy = Vl, .m = n}));
             row += steps[s].n_tokens;
             out += n;
         }
-        TRY(b->download(b, logits, LJ_F32, ws->logits, b->act_dtype, rows * V));
+        if (m->comm) { if (gather_logits(m, rows, logits, l, err, errlen)) { rc = -1; goto done; } }
+        else if (logits) TRY(b->download(b, logits, LJ_F32, ws->logits, b->act_dtype, rows * V));
     }
     TRY(b->sync(b));
     for (size_t s = 0; s < n_steps; s++) steps[s].state->len += steps[s].n_tokens;
 done:
+    /* a rank that fails mid-step must not leave the others waiting in a collective */
+    if (rc && m->comm) m->comm->abort(m->comm, err);
     free(seq_tokens);
     free(seq_pos);
     free(states);

@@ -31,6 +31,10 @@ typedef struct lj_load_opts {
     size_t context, chunk, seqs;
     size_t memory;           /* bytes the plan may use; 0 = what the backend reports (GPU free
                                 memory, host RAM), or unlimited when it reports nothing */
+    int tp;                  /* tensor + expert parallel over this many ranks (0 or 1 = none): one
+                                backend and thread per rank, attention heads, Mamba channels, dense
+                                MLP columns, experts and the vocabulary split between them
+                                (engine/tp.c). CPU ranks share `threads`. */
 } lj_load_opts;
 
 /* Loads config.json + safetensors (one file or sharded through model.safetensors.index.json) from

@@ -8,9 +8,12 @@
 #include <stdint.h>
 
 
-const lj_plan *lj_model_plan(const lj_model *m) { return &m->plan; }
+/* A tensor-parallel group answers for its rank 0 (every rank holds the same share of a state) and
+ * admits what every rank has room for. */
+const lj_plan *lj_model_plan(const lj_model *m) { return m->ranks ? &m->ranks[0]->plan : &m->plan; }
 
 size_t lj_plan_state_bytes_of(const lj_model *m, size_t max_tokens) {
+    if (m->ranks) return lj_plan_state_bytes_of(m->ranks[0], max_tokens);
     return lj_plan_state_bytes(&m->cfg, &m->plan.dev, max_tokens);
 }
 
@@ -21,6 +24,14 @@ static size_t held(const lj_model *m) {
 }
 
 size_t lj_plan_free_bytes(const lj_model *m) {
+    if (m->ranks) {
+        size_t least = SIZE_MAX;
+        for (int r = 0; r < m->tp.world; r++) {
+            size_t f = lj_plan_free_bytes(m->ranks[r]);
+            least = f < least ? f : least;
+        }
+        return least;
+    }
     if (!m->plan.req.memory) return SIZE_MAX;
     size_t h = held(m);
     return h >= m->plan.req.memory ? 0 : m->plan.req.memory - h;

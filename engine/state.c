@@ -10,6 +10,7 @@
 
 void lj_state_free(lj_state *s) {
     if (!s) return;
+    if (s->ranks) { tp_state_free(s); return; }
     lj_backend *b = s->m->be;
     s->m->state_bytes_live -= s->bytes;
     for (size_t l = 0; l < s->m->cfg.num_hidden_layers; l++) {
@@ -35,9 +36,10 @@ static void layer_bytes(const lj_model *m, size_t cap, size_t *kv, size_t *conv,
 
 int lj_state_new(lj_model *m, size_t max_tokens, lj_state **out, char *err, size_t errlen) {
     *out = NULL;
+    if (max_tokens == 0) return lj_errf(err, errlen, "state: capacity must be at least 1 token");
+    if (m->ranks) return tp_state_new(m, max_tokens, NULL, out, err, errlen);
     const lj_config *c = &m->cfg;
     lj_backend *b = m->be;
-    if (max_tokens == 0) return lj_errf(err, errlen, "state: capacity must be at least 1 token");
     size_t kvb, convb, ssmb;
     size_t chk;
     if (!lj_mul_ok(max_tokens, c->num_key_value_heads * c->head_dim * 8, &chk))
@@ -79,6 +81,7 @@ int lj_state_new(lj_model *m, size_t max_tokens, lj_state **out, char *err, size
 
 int lj_state_fork(const lj_state *src, lj_state **out, char *err, size_t errlen) {
     lj_model *m = src->m;
+    if (src->ranks) return tp_state_new(m, src->cap, src, out, err, errlen);
     lj_backend *b = m->be;
     if (lj_state_new(m, src->cap, out, err, errlen)) return -1;
     lj_state *s = *out;

@@ -183,7 +183,10 @@ typedef struct lj_attention_params {
  * in lj_tensor.scale (ExpertsInt8: w[r, :] = q[r, :] · scale[r]); a backend dequantises them on
  * the fly and never holds them dequantised in full. The engine stores an int8 expert's gate and up
  * back to back ([2I, H] int8, [2I] scales), so up.data = gate.data + I·H and up.scale = gate.scale
- * + I: a backend may run both as one [2I, H] GEMM. */
+ * + I: a backend may run both as one [2I, H] GEMM.
+ * Expert parallel: an expert whose gate.data is NULL is held by another rank; its share of the
+ * routed tokens is left out here (the ranks' outputs are summed by the engine). Routing still
+ * runs over all n_experts. */
 typedef struct lj_moe_params {
     const void *x; size_t ldx;     // [T, H]
     lj_tensor router;              // [E, H]

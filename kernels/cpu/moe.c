@@ -50,7 +50,7 @@ int cpu_moe(lj_backend *b, const lj_moe_params *p) {
         for (size_t t = 0; t < T; t++)
             for (size_t j = 0; j < k; j++)
                 if (sel[t * k + j] == e) { rows[n] = t; roww[n] = selw[t * k + j]; n++; }
-        if (!n) continue;
+        if (!n || !p->gate[e].data) continue;   /* no tokens, or an expert another rank holds */
         for (size_t i = 0; i < n; i++) memcpy(xg + i * H, (const float *)p->x + rows[i] * p->ldx, H * sizeof(float));
         // torch: down(silu(gate(x)) * up(x)) * weight                           // [n, H]
         lj_matmul_params gp = {.x = xg, .ldx = H, .w = p->gate[e], .y = g, .ldy = I, .m = n};

@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     if (!f) { fprintf(stderr, "skip: no fixture %s\n", dir); return TEST_SKIP; }
     fclose(f);
     pl_backend *b;
-    pl_backend_opts bo = {"cpu", 2};
+    pl_backend_opts bo = {.device = "cpu", .threads = 2};
     if (pl_backend_open(dir, &bo, &b, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     // prompts: tokenized sentences of varied lengths
     enum { N = 6 };
