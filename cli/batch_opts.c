@@ -33,6 +33,7 @@ const char *batch_opts_help =
     "  --threads N            engine threads (default: all CPUs)\n"
     "  --experts auto|int8|bf16  MoE expert weights: int8 = ExpertsInt8 (per-channel scales),\n"
     "                         bf16 = float; auto (default) = int8 on cuda when float does not fit\n"
+    "  --tp N                 split the model over N tensor-parallel ranks (--threads shared)\n"
     "  --quiet                no progress on stderr\n";
 
 void batch_opts_defaults(pl_common_opts *o) {
@@ -76,6 +77,7 @@ int batch_opts_parse(pl_common_opts *o, int argc, char **argv, int *i) {
     if (!strcmp(a, "--max-context")) TAKE_SIZE(o->max_context);
     if (!strcmp(a, "--max-tasks")) TAKE_SIZE(o->rt.max_tasks);
     if (!strcmp(a, "--workers")) TAKE_SIZE(o->rt.workers);
+    if (!strcmp(a, "--tp")) { size_t t; if (size_arg(a, v, &t)) return -1; o->backend.tp = (int)t; (*i)++; return 1; }
     if (!strcmp(a, "--threads")) { size_t t; if (size_arg(a, v, &t)) return -1; o->backend.threads = (int)t; (*i)++; return 1; }
     if (!strcmp(a, "--deadline")) {
         char *end;

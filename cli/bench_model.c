@@ -14,22 +14,23 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: longjam bench [model] --model DIR [--prompt-tokens N] [--decode N] [--threads N]\n"
                "                     [--chunk N] [--seed S] [--repeat R] [--device cpu|cuda]\n"
-               "                     [--experts auto|bf16|int8]\n\n"
+               "                     [--experts auto|bf16|int8] [--tp N]\n\n"
                "Times a prefill of N random token ids (default 256; in chunks of --chunk, default one pass)\n"
                "and then --decode single-token steps (default 64) through the sequence state, and prints\n"
                "tokens/s for each (best of --repeat runs, default 3). Ids are drawn from the vocabulary\n"
-               "with a seeded generator (--seed, default 1).\n");
+               "with a seeded generator (--seed, default 1). --tp N: tensor parallel over N ranks.\n");
 }
 
 int bench_model_main(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
     const char *model = NULL, *device = "cpu", *experts = "auto";
-    size_t prompt = 256, decode = 64, threads = 0, chunk = 0, seed = 1, repeat = 3;
+    size_t prompt = 256, decode = 64, threads = 0, chunk = 0, seed = 1, repeat = 3, tp = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         size_t *dst = !strcmp(a, "--prompt-tokens") ? &prompt : !strcmp(a, "--decode") ? &decode
                     : !strcmp(a, "--threads") ? &threads : !strcmp(a, "--chunk") ? &chunk
-                    : !strcmp(a, "--seed") ? &seed : !strcmp(a, "--repeat") ? &repeat : NULL;
+                    : !strcmp(a, "--seed") ? &seed : !strcmp(a, "--repeat") ? &repeat
+                    : !strcmp(a, "--tp") ? &tp : NULL;
         if (dst) { if (cli_parse_size(a, v, dst)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--model") && v) { model = v; i++; }
         else if (!strcmp(a, "--device") && v) { device = v; i++; }
@@ -39,7 +40,7 @@ int bench_model_main(int argc, char **argv) {
     if (!model || prompt == 0) { usage(stderr); return CLI_USAGE; }
     if (repeat == 0) repeat = 1;
     char err[LJ_ERRLEN];
-    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts};
+    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts, .tp = (int)tp};
     lj_model *m;
     double t0 = lj_now();
     if (lj_model_load(model, &o, &m, err, sizeof err)) { fprintf(stderr, "longjam bench: %s\n", err); return CLI_FAILED; }

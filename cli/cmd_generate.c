@@ -16,7 +16,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: longjam generate --model DIR (--ids 1,2,3 | --prompt TEXT | --prompt-file FILE)\n"
                "                        [--chat [--system TEXT]] [--tokenizer FILE] [--max-new-tokens N]\n"
                "                        [--chunk N] [--threads N] [--ignore-eos] [--device cpu|cuda]\n"
-               "                        [--experts auto|bf16|int8]\n"
+               "                        [--experts auto|bf16|int8] [--tp N]\n"
                "                        [--temperature T [--top-p P] [--top-k K] [--seed S]]\n\n"
                "Decodes greedily (argmax) from the prompt token ids and prints the new ids, space-separated,\n"
                "on one line of stdout. The prompt is prefilled in chunks of --chunk tokens (default one pass),\n"
@@ -34,7 +34,7 @@ static void usage(FILE *f) {
 int cmd_generate(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
     const char *model = NULL, *ids_text = NULL, *device = "cpu", *experts = "auto";
-    size_t max_new = 0, chunk = 0, threads = 0;
+    size_t max_new = 0, chunk = 0, threads = 0, tp = 0;
     int have_max = 0, ignore_eos = 0, pr;
     cli_prompt prompt_opt = {0};
     lj_sampler_params sp = {.temperature = 0, .top_p = 1, .top_k = 0, .seed = 0};
@@ -47,6 +47,7 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--max-new-tokens")) { if (cli_parse_size(a, v, &max_new)) return CLI_USAGE; have_max = 1; i++; }
         else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_parse_size(a, v, &threads)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--tp")) { if (cli_parse_size(a, v, &tp)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--ignore-eos")) ignore_eos = 1;
         else if ((!strcmp(a, "--temperature") || !strcmp(a, "--top-p")) && v) {
             char *end;
@@ -73,7 +74,7 @@ int cmd_generate(int argc, char **argv) {
     int32_t *out_ids = malloc(sizeof *out_ids);
     size_t n_out = 0;
     char err[LJ_ERRLEN];
-    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts};
+    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts, .tp = (int)tp};
     lj_model *m;
     if (lj_model_load(model, &o, &m, err, sizeof err)) {
         fprintf(stderr, "longjam generate: %s\n", err);

@@ -17,7 +17,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: longjam logits --model DIR (--input FILE.safetensors | --prompt TEXT | --prompt-file FILE)\n"
                "                      --out OUT.safetensors [--chat [--system TEXT]] [--tokenizer FILE]\n"
                "                      [--chunk N] [--threads N] [--hidden] [--device cpu|cuda]\n"
-               "                      [--experts auto|bf16|int8]\n\n"
+               "                      [--experts auto|bf16|int8] [--tp N]\n\n"
                "Reads `input_ids` (I64 or I32 [T]) from --input, runs the model over them (in prefill\n"
                "chunks of N tokens with --chunk; default one pass) and writes `logits` F32 [T, V] to --out;\n"
                "with --hidden also `hidden_states` F32 [L+1, T, H] (embedding output, then each layer's).\n"
@@ -25,13 +25,15 @@ static void usage(FILE *f) {
                "DIR/tokenizer.json), with the tokenizer's BOS, or with --chat as one user turn of the Jamba\n"
                "chat template; its ids are then also written to --out as `input_ids` I64 [T].\n"
                "--experts int8 quantises the MoE experts at load (per-output-channel int8, ExpertsInt8);\n"
-               "the memory plan for T tokens is checked before any weight is loaded.\n");
+               "the memory plan for T tokens is checked before any weight is loaded.\n"
+               "--tp N splits the model over N tensor-parallel ranks (CPU: threads of this process;\n"
+               "the logits equal one rank's up to the order of a few sums).\n");
 }
 
 int cmd_logits(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) { usage(stdout); return CLI_OK; }
     const char *model = NULL, *input = NULL, *out = NULL, *device = "cpu", *experts = "auto";
-    size_t chunk = 0, threads = 0;
+    size_t chunk = 0, threads = 0, tp = 0;
     int want_hidden = 0, pr;
     cli_prompt prompt_opt = {0};
     for (int i = 1; i < argc; i++) {
@@ -43,6 +45,7 @@ int cmd_logits(int argc, char **argv) {
         else if (!strcmp(a, "--experts") && v) { experts = v; i++; }
         else if (!strcmp(a, "--chunk")) { if (cli_parse_size(a, v, &chunk)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_parse_size(a, v, &threads)) return CLI_USAGE; i++; }
+        else if (!strcmp(a, "--tp")) { if (cli_parse_size(a, v, &tp)) return CLI_USAGE; i++; }
         else if (!strcmp(a, "--hidden")) want_hidden = 1;
         else if ((pr = cli_prompt_option(&prompt_opt, argc, argv, &i, "logits")) != 0) { if (pr < 0) return CLI_USAGE; }
         else { fprintf(stderr, "longjam logits: unknown or incomplete option '%s'\n\n", a); usage(stderr); return CLI_USAGE; }
@@ -77,7 +80,7 @@ int cmd_logits(int argc, char **argv) {
     st_close(in);
 
 have_ids: ;
-    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts, .context = T,
+    lj_load_opts o = {.device = device, .threads = (int)threads, .experts = experts, .tp = (int)tp, .context = T,
                       .chunk = chunk && chunk < T ? chunk : T, .seqs = 1};
     lj_model *m;
     if (lj_model_load(model, &o, &m, err, sizeof err)) {

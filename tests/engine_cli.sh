@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI contracts of the engine commands on one fixture: `longjam logits` (one pass and chunked,
 # with --hidden) against reference.safetensors within 1e-4 × max|ref|, `longjam generate` ids
-# identical to greedy_ids, `longjam info` naming the layer plan, and a clean error for a bad --model.
+# identical to greedy_ids (also with --tp 2), `longjam info` naming the layer plan, and a clean error for a bad --model.
 # usage: engine_cli.sh LONGJAM ENGINE_TOOL FIXTURE_DIR
 set -u
 LJ=$1 TOOL=$2 FX=$3
@@ -22,6 +22,14 @@ want=$("$TOOL" ids "$FX/reference.safetensors" greedy_ids " ")
 n=$(echo "$want" | wc -w)
 got=$("$LJ" generate --model "$FX" --ids "$ids" --max-new-tokens "$n" --chunk 5 --ignore-eos)
 if [ "$got" != "$want" ]; then echo "generate: got '$got', want '$want'" >&2; fail=1; fi
+# --tp 2: tensor parallel (CPU ranks) gives the reference logits and the same greedy ids
+check "$LJ" logits --model "$FX" --input "$FX/reference.safetensors" --out "$TMP/tp.safetensors" --tp 2 --chunk 7
+check "$TOOL" compare "$TMP/tp.safetensors" "$FX/reference.safetensors" logits 1e-4
+check "$TOOL" compare "$TMP/tp.safetensors" "$TMP/one.safetensors" logits 1e-5
+got=$("$LJ" generate --model "$FX" --ids "$ids" --max-new-tokens "$n" --chunk 5 --ignore-eos --tp 2)
+if [ "$got" != "$want" ]; then echo "generate --tp 2: got '$got', want '$want'" >&2; fail=1; fi
+"$LJ" generate --model "$FX" --ids "$ids" --max-new-tokens 1 --tp 3 > /dev/null 2> "$TMP/err3"
+check grep -q "is not a multiple of 3" "$TMP/err3"
 info=$("$LJ" info --model "$FX")
 check grep -q "layer plan" <<<"$info"
 check grep -q "active per token" <<<"$info"
