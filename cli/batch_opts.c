@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
+#include "kernels/backend_open.h"
 #include "pipelines/keyset.h"
 
 static const char *g_shard;
+static size_t g_gpus, g_replicas;
 
 const char *batch_opts_help =
     "  --model DIR            model directory (config.json, safetensors, tokenizer.json). `toy` is a\n"
@@ -34,6 +37,10 @@ const char *batch_opts_help =
     "  --experts auto|int8|bf16  MoE expert weights: int8 = ExpertsInt8 (per-channel scales),\n"
     "                         bf16 = float; auto (default) = int8 on cuda when float does not fit\n"
     "  --tp N                 split the model over N tensor-parallel ranks (--threads shared)\n"
+    "  --gpus N               data parallel on GPUs 0..N-1 (--device cuda; default: every visible\n"
+    "                         GPU): one model replica per GPU, requests dealt to whichever has room\n"
+    "  --replicas N           data parallel with N model replicas on any device (cpu: --threads\n"
+    "                         divided between them); the output is what one replica writes\n"
     "  --quiet                no progress on stderr\n";
 
 void batch_opts_defaults(pl_common_opts *o) {
@@ -43,6 +50,7 @@ void batch_opts_defaults(pl_common_opts *o) {
     o->rt.chunk = 512;
     o->rt.workers = 2;
     g_shard = NULL;
+    g_gpus = g_replicas = 0;
 }
 
 static int size_arg(const char *name, const char *v, size_t *out) {
@@ -77,6 +85,8 @@ int batch_opts_parse(pl_common_opts *o, int argc, char **argv, int *i) {
     if (!strcmp(a, "--max-context")) TAKE_SIZE(o->max_context);
     if (!strcmp(a, "--max-tasks")) TAKE_SIZE(o->rt.max_tasks);
     if (!strcmp(a, "--workers")) TAKE_SIZE(o->rt.workers);
+    if (!strcmp(a, "--gpus")) { if (size_arg(a, v, &g_gpus)) return -1; (*i)++; return 1; }
+    if (!strcmp(a, "--replicas")) { if (size_arg(a, v, &g_replicas)) return -1; (*i)++; return 1; }
     if (!strcmp(a, "--tp")) { size_t t; if (size_arg(a, v, &t)) return -1; o->backend.tp = (int)t; (*i)++; return 1; }
     if (!strcmp(a, "--threads")) { size_t t; if (size_arg(a, v, &t)) return -1; o->backend.threads = (int)t; (*i)++; return 1; }
     if (!strcmp(a, "--deadline")) {
@@ -97,10 +107,40 @@ int batch_opts_parse(pl_common_opts *o, int argc, char **argv, int *i) {
 #undef TAKE_SIZE
 }
 
+/* --gpus / --replicas: how many model replicas, and each one's share of the CPU threads. */
+static int data_parallel(pl_common_opts *o) {
+    const int cuda = o->backend.device && !strcmp(o->backend.device, "cuda");
+    if (g_gpus && !cuda) { fprintf(stderr, "error: --gpus needs --device cuda (use --replicas on the CPU)\n"); return -1; }
+    if (g_gpus && g_replicas && g_gpus != g_replicas) {
+        fprintf(stderr, "error: --gpus %zu and --replicas %zu disagree (one replica per GPU)\n", g_gpus, g_replicas);
+        return -1;
+    }
+    size_t n = g_gpus ? g_gpus : g_replicas;
+    if (cuda && strcmp(o->model, "toy")) {
+        char err[LJ_ERRLEN];
+        int visible = lj_backend_device_count("cuda", err, sizeof err);
+        if (visible > 0 && n > (size_t)visible) {
+            fprintf(stderr, "error: --gpus %zu: only %d GPU%s visible\n", n, visible, visible == 1 ? " is" : "s are");
+            return -1;
+        }
+        if (!n) n = visible > 0 ? (size_t)visible : 1;   /* default: every visible GPU (none: open says why) */
+    }
+    if (!n) n = 1;
+    if (n > 1 && !cuda) {   /* CPU replicas share the machine's threads */
+        size_t t = o->backend.threads > 0 ? (size_t)o->backend.threads : (size_t)lj_cpu_count();
+        o->backend.threads = (int)(t / n > 0 ? t / n : 1);
+    }
+    o->rt.replicas = n;
+    o->rt.model = o->model;
+    o->rt.backend = o->backend;
+    return 0;
+}
+
 int batch_opts_check(pl_common_opts *o) {
     if (!o->model) { fprintf(stderr, "error: --model is required\n"); return -1; }
     if (o->rt.max_seqs == 0) { fprintf(stderr, "error: --max-seqs must be at least 1\n"); return -1; }
     if (o->rt.overwrite && o->rt.retry_errors) { fprintf(stderr, "error: --overwrite and --retry-errors exclude each other\n"); return -1; }
+    if (data_parallel(o)) return -1;
     o->shard_index = 0;
     o->shard_count = 1;
     if (g_shard) {

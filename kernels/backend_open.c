@@ -85,6 +85,13 @@ const lj_backend_plugin *lj_backend_plugin_get(const char *name, char *err, size
     return p;
 }
 
+int lj_backend_device_count(const char *name, char *err, size_t errlen) {
+    if (!strcmp(name, "cpu")) return 1;
+    if (strcmp(name, "cuda")) return lj_errf(err, errlen, "unknown device \"%s\" (expected cpu or cuda)", name);
+    const lj_backend_plugin *p = lj_backend_plugin_get(name, err, errlen);
+    return p ? p->device_count() : -1;
+}
+
 int lj_backend_open(const char *name, int threads, int gpu, lj_backend **out, char *err, size_t errlen) {
     *out = NULL;
     if (!strcmp(name, "cpu")) return lj_backend_cpu_new(threads, out, err, errlen);

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Bump when lj_backend_plugin or the meaning of a backend op changes without changing
  * sizeof(lj_backend) (a new op changes the size, which is checked as well). */
-#define LJ_BACKEND_ABI 1
+#define LJ_BACKEND_ABI 2
 #define LJ_CUDA_PLUGIN_FILE "liblongjam-cuda.so"
 #define LJ_BACKEND_PLUGIN_ENTRY "lj_backend_plugin_v1"
 
@@ -41,6 +41,8 @@ typedef struct lj_backend_plugin {
     /* Backend-specific functions beyond the op table (for cuda: ljc_api, kernels/cuda/cuda_plugin.h). */
     const void *extras;
     size_t extras_size;
+    /* Devices this process can use (CUDA_VISIBLE_DEVICES applies); 0 when none. */
+    int (*device_count)(void);
 } lj_backend_plugin;
 
 typedef const lj_backend_plugin *(*lj_backend_plugin_fn)(void);
@@ -50,6 +52,10 @@ typedef const lj_backend_plugin *(*lj_backend_plugin_fn)(void);
  * at build time)", "cannot load liblongjam-cuda.so: <dlerror>", "no CUDA device: <cuda error>",
  * an ABI mismatch, or the constructor's error. */
 int lj_backend_open(const char *name, int threads, int gpu, lj_backend **out, char *err, size_t errlen);
+
+/* Devices of backend `name`: 1 for "cpu"; for "cuda" the visible GPUs (0 when the plugin loads but
+ * finds none), or -1 with a message when the plugin cannot be loaded. */
+int lj_backend_device_count(const char *name, char *err, size_t errlen);
 
 /* The loaded plugin for `name` (loading it if needed), or NULL with a message as above.
  * The plugin stays loaded for the life of the process. */

@@ -44,6 +44,7 @@ typedef struct pl_backend_opts {
     int threads;          /* engine worker threads (0 = all) */
     const char *experts;  /* "auto" (NULL), "int8" or "bf16": expert weights (lj_load_opts.experts) */
     int tp;               /* tensor-parallel ranks (lj_load_opts.tp; 0 = none) */
+    int gpu;              /* CUDA device ordinal (data-parallel replica i runs on GPU i) */
 } pl_backend_opts;
 
 int pl_backend_open(const char *model, const pl_backend_opts *o, pl_backend **out, char *err, size_t errlen);

@@ -75,7 +75,8 @@ int pl_backend_open_engine(const char *dir, const pl_backend_opts *o, pl_backend
     b->impl = e;
     b->close = e_close;
     lj_load_opts lo = {.device = o && o->device ? o->device : "cpu", .threads = o ? o->threads : 0,
-                       .experts = o && o->experts ? o->experts : "auto", .gpu = 0, .tp = o ? o->tp : 0};
+                       .experts = o && o->experts ? o->experts : "auto", .gpu = o ? o->gpu : 0,
+                       .tp = o ? o->tp : 0};
     if (lj_model_load(dir, &lo, &e->model, err, errlen)) { e_close(b); return -1; }
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);

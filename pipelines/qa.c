@@ -89,8 +89,9 @@ static void emit_answer(qa_doc *d, qa_ask *a, const char *answer, const char *er
 
 static void doc_finish(qa_doc *d) {
     if (d->pre.state) {
-        d->c->b->model.state_free(d->c->b->model.ctx, d->pre.state);
-        lj_sched_release(pl_engine_runtime(d->e)->sched, d->pre.capacity);
+        pl_backend *b = pl_engine_backend(d->e);   /* the replica that holds the document's state */
+        b->model.state_free(b->model.ctx, d->pre.state);
+        lj_sched_release(pl_engine_sched(d->e), d->pre.capacity);
     }
     d->pre.state = NULL;
     pl_engine_task_done(d->e);

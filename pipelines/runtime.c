@@ -198,8 +198,22 @@ int pl_runtime_open(pl_runtime *rt, const pl_runtime_opts *o, pl_backend *b, con
     if (!rt->out) return lj_errf(err, errlen, "%s: %s", o->output, strerror(errno));
     if (o->errors_file && !(rt->errf = fopen(o->errors_file, mode)))
         return lj_errf(err, errlen, "%s: %s", o->errors_file, strerror(errno));
+    rt->n_replicas = rt->o.replicas > 1 ? rt->o.replicas : 1;
+    rt->replica = lj_calloc(rt->n_replicas, sizeof *rt->replica);
+    rt->scheds = lj_calloc(rt->n_replicas, sizeof *rt->scheds);
+    if (!rt->replica || !rt->scheds) return lj_errf(err, errlen, "out of memory");
+    rt->replica[0] = b;
+    for (size_t i = 1; i < rt->n_replicas; i++) {
+        pl_backend_opts bo = rt->o.backend;
+        if (bo.device && !strcmp(bo.device, "cuda")) bo.gpu = (int)i;
+        if (pl_backend_open(rt->o.model, &bo, &rt->replica[i], err, errlen))
+            return lj_err_prefix(err, errlen, "replica %zu of %zu%s", i, rt->n_replicas,
+                                 bo.device && !strcmp(bo.device, "cuda") ? " (GPU)" : "");
+    }
     lj_sched_opts so = {rt->o.max_seqs, rt->o.budget_tokens, rt->o.chunk};
-    if (lj_sched_new(&b->model, &so, &rt->sched, err, errlen)) return -1;
+    for (size_t i = 0; i < rt->n_replicas; i++)
+        if (lj_sched_new(&rt->replica[i]->model, &so, &rt->scheds[i], err, errlen)) return -1;
+    rt->sched = rt->scheds[0];
     rt->work = pl_queue_new(64);
     rt->ready = pl_queue_new(rt->o.max_tasks);
     rt->results = pl_queue_new(256);
@@ -218,7 +232,10 @@ int pl_runtime_close(pl_runtime *rt) {
     if (rt->out && rt->out != stdout) fclose(rt->out);
     else if (rt->out) fflush(rt->out);
     if (rt->errf) fclose(rt->errf);
-    lj_sched_free(rt->sched);
+    for (size_t i = 0; rt->scheds && i < rt->n_replicas; i++) lj_sched_free(rt->scheds[i]);
+    for (size_t i = 1; rt->replica && i < rt->n_replicas; i++) pl_backend_close(rt->replica[i]);
+    free(rt->scheds);
+    free(rt->replica);
     pl_queue_free(rt->work);
     pl_queue_free(rt->ready);
     pl_queue_free(rt->results);
@@ -237,6 +254,8 @@ int pl_runtime_close(pl_runtime *rt) {
 
 struct pl_engine {
     pl_runtime *rt;
+    pl_backend *b;        /* this engine thread's replica */
+    lj_sched *sched;
     lj_seq **pend;        /* ring of sequences waiting for admission */
     size_t head, n, cap;
     size_t in_flight;     /* started tasks that have not called pl_engine_task_done */
@@ -244,6 +263,8 @@ struct pl_engine {
 };
 
 pl_runtime *pl_engine_runtime(pl_engine *e) { return e->rt; }
+pl_backend *pl_engine_backend(pl_engine *e) { return e->b; }
+lj_sched *pl_engine_sched(pl_engine *e) { return e->sched; }
 int pl_engine_state(pl_engine *e) { return e->state; }
 void pl_engine_task_done(pl_engine *e) { if (e->in_flight) e->in_flight--; }
 
@@ -254,7 +275,7 @@ void pl_engine_submit(pl_engine *e, lj_seq *q) {
         if (!p) {
             snprintf(q->err, sizeof q->err, "out of memory");
             q->finish = LJ_FINISH_ERROR;
-            if (q->state) { e->rt->b->model.state_free(e->rt->b->model.ctx, q->state); q->state = NULL; }
+            if (q->state) { e->b->model.state_free(e->b->model.ctx, q->state); q->state = NULL; }
             if (q->on_done) q->on_done(q);
             return;
         }
@@ -272,7 +293,7 @@ static lj_seq *pend_front(pl_engine *e) { return e->n ? e->pend[e->head] : NULL;
 static void pend_pop(pl_engine *e) { e->head = (e->head + 1) % e->cap; e->n--; }
 
 static void admit(pl_engine *e) {
-    lj_sched *s = e->rt->sched;
+    lj_sched *s = e->sched;
     lj_seq *q;
     while ((q = pend_front(e)) && (lj_sched_active(s) == 0 || lj_sched_can_admit(s, q->capacity))) {
         pend_pop(e);
@@ -282,13 +303,13 @@ static void admit(pl_engine *e) {
 
 /* Ends everything in flight: running and waiting sequences finish as aborted. */
 static void abort_all(pl_engine *e) {
-    lj_sched_abort_all(e->rt->sched);
+    lj_sched_abort_all(e->sched);
     while (e->n) {
         lj_seq *q = pend_front(e);
         pend_pop(e);
         snprintf(q->err, sizeof q->err, "aborted");
         q->finish = LJ_FINISH_ABORTED;
-        if (q->state) { e->rt->b->model.state_free(e->rt->b->model.ctx, q->state); q->state = NULL; }
+        if (q->state) { e->b->model.state_free(e->b->model.ctx, q->state); q->state = NULL; }
         if (q->on_done) q->on_done(q);
     }
 }
@@ -307,9 +328,36 @@ int pl_runtime_start(pl_runtime *rt, void *(*worker)(void *), void *(*producer)(
     return lj_errf(err, errlen, "cannot start threads");
 }
 
+typedef struct engine_arg { pl_runtime *rt; size_t replica; } engine_arg;
+static void engine_loop(pl_runtime *rt, size_t replica);
+static void *engine_main(void *p) {
+    engine_arg *a = p;
+    engine_loop(a->rt, a->replica);
+    return NULL;
+}
+
 void pl_runtime_engine(pl_runtime *rt) {
-    pl_engine e = {.rt = rt};
-    lj_sched *s = rt->sched;
+    size_t n = rt->n_replicas ? rt->n_replicas : 1, started = 1;
+    pthread_t *th = n > 1 ? lj_calloc(n, sizeof *th) : NULL;
+    engine_arg *args = n > 1 ? lj_calloc(n, sizeof *args) : NULL;
+    for (size_t i = 1; th && args && i < n; i++) {
+        args[i] = (engine_arg){rt, i};
+        if (pthread_create(&th[i], NULL, engine_main, &args[i])) {
+            fprintf(stderr, "warning: replica %zu: cannot start its engine thread; going on with %zu\n", i, i);
+            break;
+        }
+        started++;
+    }
+    engine_loop(rt, 0);
+    for (size_t i = 1; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    free(args);
+}
+
+static void engine_loop(pl_runtime *rt, size_t replica) {
+    pl_engine e = {.rt = rt, .b = rt->replica ? rt->replica[replica] : rt->b,
+                   .sched = rt->scheds ? rt->scheds[replica] : rt->sched};
+    lj_sched *s = e.sched;
     for (;;) {
         int stop = pl_stop_level();
         if (stop >= 2 && e.state != PL_ABORTING) { e.state = PL_ABORTING; abort_all(&e); }

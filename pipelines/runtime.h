@@ -4,7 +4,13 @@
  *   (scheduler: continuous batching) ─▶ writer (appends + flushes one JSON line per result)
  *
  * with bounded queues between the stages and a cap on tasks in flight, so neither a 10 GB request
- * file nor a million documents is ever held in memory. The pipeline-specific parts are tasks
+ * file nor a million documents is ever held in memory.
+ *
+ * Data parallel: with o.replicas > 1 there is one model replica per engine thread (replica i on
+ * GPU i for --device cuda), each with its own scheduler; they take tasks from the one ready queue,
+ * so every replica stays busy, and a task's sequences run on the replica that started it. Results,
+ * ordering, resume, progress and signals are shared: the output is the one replica's (greedy
+ * decoding and per-request seeds do not depend on which replica ran a request). The pipeline-specific parts are tasks
  * (pl_task): a task submits sequences to the engine thread and, when they end, emits its line.
  *
  * Resume: the output (and errors file) is scanned first; complete lines give the keys already done,
@@ -58,6 +64,9 @@ typedef struct pl_runtime_opts {
     int ordered, overwrite, retry_errors, quiet;
     size_t max_seqs, budget_tokens, chunk, max_tasks, workers;
     double deadline;           /* seconds from start; 0 = none */
+    size_t replicas;           /* model replicas (engine threads); 0/1 = the backend given */
+    const char *model;         /* for replicas 1..: opened like the given one, on GPU i for cuda */
+    pl_backend_opts backend;
 } pl_runtime_opts;
 
 typedef struct pl_runtime pl_runtime;
@@ -68,8 +77,11 @@ typedef int (*pl_key_fn)(json_t *line, char **key, int *is_error, int *is_dup);
 
 struct pl_runtime {
     pl_runtime_opts o;
-    pl_backend *b;
-    lj_sched *sched;
+    pl_backend *b;            /* replica 0 (the caller's): also the tokenizer of the workers */
+    lj_sched *sched;          /* replica 0's scheduler */
+    size_t n_replicas;
+    pl_backend **replica;     /* [n_replicas]; [0] = b; the others owned by the runtime */
+    lj_sched **scheds;        /* [n_replicas] */
     pl_progress progress;
     pl_keyset *done;          /* keys in the output: value = 1 (result) + 2 * duplicate-error lines */
     FILE *out, *errf;
@@ -93,7 +105,8 @@ int pl_runtime_open(pl_runtime *rt, const pl_runtime_opts *o, pl_backend *b, con
  * still closes the runtime and frees *workers. */
 int pl_runtime_start(pl_runtime *rt, void *(*worker)(void *), void *(*producer)(void *), void *arg,
                      pthread_t **workers, size_t *n_workers, pthread_t *producer_thread, char *err, size_t errlen);
-/* Runs the engine loop on the calling thread until `ready` is closed and drained (or stop). */
+/* Runs the engine loops (one per replica: the calling thread runs replica 0) until `ready` is
+ * closed and drained (or stop). */
 void pl_runtime_engine(pl_runtime *rt);
 /* Closes queues, joins the writer, prints the final count, frees everything. Returns the exit status
  * (0 all ok, 3 some failed, 4 interrupted, 1 all failed). */
@@ -106,6 +119,8 @@ uint64_t pl_runtime_seq(pl_runtime *rt);
 
 /* Engine thread helpers for tasks. */
 pl_runtime *pl_engine_runtime(pl_engine *e);
+pl_backend *pl_engine_backend(pl_engine *e);       /* the replica this engine thread runs */
+lj_sched *pl_engine_sched(pl_engine *e);
 void pl_engine_submit(pl_engine *e, lj_seq *q);     /* queued for admission; runs when it fits */
 void pl_engine_task_done(pl_engine *e);             /* a started task has emitted its line(s) */
 int pl_engine_state(pl_engine *e);                  /* PL_RUNNING / PL_STOPPING / PL_ABORTING / PL_EXPIRED */

@@ -21,6 +21,13 @@ foreach(m toy tiny-chat)
 endforeach()
 set_tests_properties(pipelines_kill_resume_tiny-chat PROPERTIES LABELS slow)
 
+# Data parallel: replicas give one replica's output, and survive kill + resume.
+add_test(NAME pipelines_replicas COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pipelines/replicas.sh ${LJ_LONGJAM}
+         ${CMAKE_SOURCE_DIR})
+add_test(NAME pipelines_kill_resume_toy_replicas COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pipelines/kill_resume.sh
+         ${LJ_LONGJAM} toy "--replicas 3")
+
 add_test(NAME pipelines_slurm COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pipelines/slurm.sh ${LJ_LONGJAM}
          ${CMAKE_SOURCE_DIR}/samples/slurm/longjam-array.sh ${LONGJAM_SHARED_DIR}/tools/slurm-local)
 set_tests_properties(pipelines_slurm PROPERTIES SKIP_RETURN_CODE 77 LABELS slow RUN_SERIAL TRUE)
+set_tests_properties(pipelines_replicas PROPERTIES LABELS slow)

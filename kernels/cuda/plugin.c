@@ -20,12 +20,19 @@ static int plugin_available(char *why, size_t whylen) {
     return 1;
 }
 
+static int plugin_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }
+    return n;
+}
+
 static const ljc_api api = {
     ljc_device_info, ljc_fill_random, ljc_fill_alog, ljc_set_moe_gemm, ljc_timer_start, ljc_timer_stop,
 };
 
 static const lj_backend_plugin plugin = {
     LJ_BACKEND_ABI, (uint32_t)sizeof(lj_backend), "cuda", plugin_available, lj_backend_cuda_new, &api, sizeof api,
+    plugin_device_count,
 };
 
 __attribute__((visibility("default"))) const lj_backend_plugin *lj_backend_plugin_v1(void) { return &plugin; }

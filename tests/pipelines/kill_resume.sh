@@ -4,8 +4,11 @@
 # no duplicate (compared sorted by custom_id, ignoring "created"); a torn last line is cut off and
 # redone; a third run adds nothing; SIGTERM stops with exit 4 and the rerun completes; --retry-errors
 # redoes failed lines only; --overwrite starts afresh. Same for qa (by question id).
+# usage: kill_resume.sh LONGJAM MODEL [EXTRA_ARGS]: EXTRA_ARGS (e.g. "--replicas 3") go to every
+# run but the uninterrupted references, which run one replica.
 set -euo pipefail
 LJ=$1 MODEL=$2
+read -r -a EXTRA <<<"${3:-}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHECK="python3 $HERE/check.py"
 if [ "$MODEL" != toy ] && "$LJ" run --model "$MODEL" /dev/null -o /dev/null --quiet 2>&1 | grep -q "no engine"; then
@@ -23,6 +26,7 @@ PY
 ARGS=(run --model "$M" req.jsonl --max-context 512 --max-seqs 4 --quiet)
 "$LJ" "${ARGS[@]}" -o ref.jsonl || [ $? = 3 ]
 TOTAL=$(wc -l < ref.jsonl)
+ARGS+=("${EXTRA[@]}")
 
 # SIGKILL at a random number of lines, three times in a row, then finish
 SEED=${LJ_TEST_SEED:-$RANDOM}
@@ -115,6 +119,7 @@ with open('q.jsonl', 'w') as f:
     for i in range(24): f.write(json.dumps({'id': 'q%d' % i, 'doc': 'd%d' % (i % 4), 'question': 'what is %d?' % i}) + '\n')"
 QA=(qa --model "$M" --docs d0.txt d1.txt d2.txt d3.txt --questions q.jsonl --max-answer-tokens 24 --max-context 2048 --quiet)
 "$LJ" "${QA[@]}" -o qa_ref.jsonl
+QA+=("${EXTRA[@]}")
 "$LJ" "${QA[@]}" -o qa.jsonl & pid=$!
 for _ in $(seq 5000); do [ "$(cat qa.jsonl 2>/dev/null | wc -l)" -ge 5 ] && break; sleep 0.0005; done
 kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true

@@ -8,6 +8,8 @@ static int never_available(char *why, size_t whylen) { (void)why; (void)whylen; 
 static int never_create(int device, lj_backend **out, char *err, size_t errlen) {
     (void)device; (void)err; (void)errlen; *out = NULL; return -1;
 }
-static const lj_backend_plugin stale = {LJ_BACKEND_ABI + 1000, 8, "cuda", never_available, never_create, NULL, 0};
+static int no_devices(void) { return 0; }
+static const lj_backend_plugin stale = {LJ_BACKEND_ABI + 1000, 8, "cuda", never_available, never_create, NULL, 0,
+                                        no_devices};
 
 const lj_backend_plugin *lj_backend_plugin_v1(void) { return &stale; }
