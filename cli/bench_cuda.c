@@ -455,6 +455,56 @@ static int op_scan(lj_backend *b, const void *p) { return b->scan(b, (const lj_s
 static int op_conv(lj_backend *b, const void *p) { return b->conv1d(b, (const lj_conv1d_params *)p); }
 static int op_moe(lj_backend *b, const void *p) { return b->moe(b, (const lj_moe_params *)p); }
 
+/* The MoE block with ExpertsInt8 experts (W8A16 kernels) against the same block with bf16 experts,
+ * in one run: prefill (T = 8192, TF/s of the routed expert GEMMs) and decode (T = 1 and 8: GB/s
+ * of expert weights read, int8 bytes for int8, vs 3000 GB/s). Same routing inputs for both. */
+static int bench_moe_int8(lj_backend *b, const bshape *s) {
+    const size_t Hd = s->hidden, F = s->inter, E = s->experts, Tmax = 8192;
+    const size_t per8 = 3 * F * Hd + (2 * F + Hd) * 4;   /* int8 gate|up, down, then fp32 scales */
+    void *x, *router, *ex16, *ex8, *out;
+    if (b->alloc(b, Tmax * Hd * 2, &x) || b->alloc(b, E * Hd * 2, &router) || b->alloc(b, E * 3 * F * Hd * 2, &ex16) ||
+        b->alloc(b, E * per8, &ex8) || b->alloc(b, Tmax * Hd * 2, &out))
+        return -1;
+    ljc->fill_random(b, x, LJ_BF16, Tmax * Hd, 51, 1.0f, 0.0f);
+    ljc->fill_random(b, router, LJ_BF16, E * Hd, 52, 0.05f, 0.0f);
+    ljc->fill_random(b, ex16, LJ_BF16, E * 3 * F * Hd, 53, 0.02f, 0.0f);
+    lj_tensor g16[64], u16[64], d16[64], g8[64], u8[64], d8[64];
+    if (E > 64) return 0;
+    for (size_t e = 0; e < E; e++) {
+        char *b16 = (char *)ex16 + e * 3 * F * Hd * 2, *b8 = (char *)ex8 + e * per8;
+        float *sc = (float *)(b8 + 3 * F * Hd);
+        ljc->fill_random(b, b8, LJ_I8, 3 * F * Hd, 60 + e, 127.0f, 0.0f);
+        ljc->fill_random(b, sc, LJ_F32, 2 * F + Hd, 90 + e, 0.0001f, 0.00015f);
+        g16[e] = (lj_tensor){b16, LJ_BF16, F, Hd, NULL};
+        u16[e] = (lj_tensor){b16 + F * Hd * 2, LJ_BF16, F, Hd, NULL};
+        d16[e] = (lj_tensor){b16 + 2 * F * Hd * 2, LJ_BF16, Hd, F, NULL};
+        g8[e] = (lj_tensor){b8, LJ_I8, F, Hd, sc};
+        u8[e] = (lj_tensor){b8 + F * Hd, LJ_I8, F, Hd, sc + F};
+        d8[e] = (lj_tensor){b8 + 2 * F * Hd, LJ_I8, Hd, F, sc + 2 * F};
+    }
+    const size_t Ts[3] = {8192, 1, 8};
+    for (int k = 0; k < 3; k++) {
+        double ms16, ms8;
+        size_t T = Ts[k];
+        lj_moe_params p16 = {x, Hd, {router, LJ_BF16, E, Hd, NULL}, g16, u16, d16, out, Hd, T, E, s->topk, Hd, F};
+        lj_moe_params p8 = p16;
+        p8.gate = g8; p8.up = u8; p8.down = d8;
+        if (time_op(b, op_moe, &p16, k == 0 ? 5 : 20, &ms16) || time_op(b, op_moe, &p8, k == 0 ? 5 : 20, &ms8)) return -1;
+        if (k == 0) {
+            double tf16 = 2.0 * T * s->topk * 3 * Hd * F / (ms16 * 1e-3) / 1e12, tf8 = tf16 * ms16 / ms8;
+            printf("moe block int8 T=%zu E=%zu top%zu %8.3f %9.1f TF/s   %.0f%% of bf16 experts (%.3f ms, %.1f TF/s)\n", T,
+                   E, s->topk, ms8, tf8, 100 * ms16 / ms8, ms16, tf16);
+        } else {
+            size_t used = E < T * s->topk ? E : T * s->topk;
+            double gb8 = used * 3.0 * Hd * F / (ms8 * 1e-3) / 1e9, gb16 = used * 6.0 * Hd * F / (ms16 * 1e-3) / 1e9;
+            printf("moe block int8 T=%zu (decode)     %8.3f %9.0f GB/s   %.0f%% of 3000 GB/s; bf16 %.3f ms (%.0f GB/s), "
+                   "int8 %.2fx faster\n", T, ms8, gb8, gb8 / 30, ms16, gb16, ms16 / ms8);
+        }
+    }
+    b->free(b, x); b->free(b, router); b->free(b, ex16); b->free(b, ex8); b->free(b, out);
+    return 0;
+}
+
 static int bench_ops(lj_backend *b, const bshape *s, const char *which, double gemm) {
     int all = !strcmp(which, "all");
     size_t hd = s->head_dim, H = s->heads, KV = s->kv_heads, D = s->d_inner, N = s->d_state;
@@ -582,12 +632,13 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
         free(tg); free(tu); free(td);
         b->free(b, x); b->free(b, router); b->free(b, ex); b->free(b, out);
     }
+    if ((all || !strcmp(which, "moe8")) && s->experts > 1 && bench_moe_int8(b, s) != 0) return -1;
     return 0;
 }
 
 static void usage(void) {
     printf("usage: longjam bench --device cuda --shape NAME|config.json --synthetic [OPTIONS]\n"
-           "       longjam bench --device cuda --shape NAME --op all|attention|decode|scan|conv|moe\n\n"
+           "       longjam bench --device cuda --shape NAME --op all|attention|decode|scan|conv|moe|moe8\n\n"
            "Synthetic weights of a real shape created on the GPU (seeded), then per context length:\n"
            "prefill tokens/s, decode tokens/s per batch size, peak GPU memory, prefill TFLOP/s and its\n"
            "ratio to a cuBLAS bf16 GEMM timed in the same run.\n\n"

@@ -6,26 +6,56 @@
 typedef __nv_bfloat16 bf16;
 
 /* ---- tiled tensor-core kernel (prefill) ------------------------------------------------------
- * Block tile BM x BN of y, K in steps of BK; 4 warps as 2 x 2, each 32 x 32 = 2 x 4 mma tiles of
- * m16n8k16. x tile bf16 [BM, BK] and weight tile int8 [BN, BK] staged in shared memory; the B
- * fragments are read as int8 pairs and converted to bf16x2 right before the mma. */
-#define W8_BM 64
-#define W8_BN 64
-#define W8_BK 32
-#define W8_AS (W8_BK + 8)    /* bf16 row stride of the x tile (80 B: 16-byte aligned rows) */
-#define W8_BS (W8_BK + 16)   /* byte row stride of the weight tile (48 B) */
-
-__device__ __forceinline__ uint32_t w8_pair_bf16x2(const int8_t *p) {
-    /* two consecutive int8 (k, k+1) -> bf16x2 with k in the low half; exact for |q| <= 127 */
-    __nv_bfloat162 v = __floats2bfloat162_rn((float)p[0], (float)p[1]);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
+ * Block tile BM x BN of y (BM rows of one expert, BN output channels), K in steps of BK (64), 8 warps
+ * as 2 (M) x 4 (N), each 64 x 32 = 4 x 4 mma tiles of m16n8k16. A STAGES-deep cp.async pipeline
+ * brings the bf16 x tile and the raw int8 weight tile of step k+STAGES-1 while step k computes.
+ * Each step the int8 tile is widened once into a bf16 tile in shared memory (so the weights exist
+ * in bf16 only there, one BN x BK tile at a time), with the exact magic-number conversion
+ * (0x4B000000 | (q ^ 0x80) is the float 2^23 + 128 + q: one byte permute and one subtract, no
+ * int-to-float instruction); fragments come from ldmatrix. The per-channel scale is applied in the
+ * epilogue. */
+#define W8_BM 128
+#define W8_BN 128
+#ifndef W8_BK
+#define W8_BK 64
+#endif
+#define W8_STAGES 3
+#define W8_THREADS 256
+#define W8_AS (W8_BK + 8)    /* bf16 row stride of the x and widened weight tiles (ldmatrix conflict-free) */
+#define W8_BS W8_BK          /* byte row stride of the raw int8 tile (the widening reads it conflict-free) */
 
 __device__ __forceinline__ void w8_mma(float *d, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                  "{%0,%1,%2,%3};\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t w8_smem(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+/* 16 bytes global -> shared, zero-filled when !ok (rows past the expert's or the matrix's end). */
+__device__ __forceinline__ void w8_cp16(void *dst, const void *src, bool ok) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(w8_smem(dst)), "l"(src), "r"(ok ? 16 : 0));
+}
+__device__ __forceinline__ void w8_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void w8_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void w8_ldsm_x4(uint32_t *r, const void *p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(w8_smem(p)));
+}
+
+/* four int8 (one 32-bit word) -> two bf16x2, exactly */
+__device__ __forceinline__ void w8_widen4(uint32_t q, uint32_t *lo, uint32_t *hi) {
+    const uint32_t u = q ^ 0x80808080u;   /* q + 128 as unsigned bytes */
+    float f[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        f[i] = __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u + (uint32_t)i)) - 8388736.0f;
+    __nv_bfloat162 a = __floats2bfloat162_rn(f[0], f[1]), b = __floats2bfloat162_rn(f[2], f[3]);
+    *lo = *reinterpret_cast<uint32_t *>(&a);
+    *hi = *reinterpret_cast<uint32_t *>(&b);
 }
 
 /* Which expert and which BM-row tile of it block row `t` computes (tiles of all experts in
@@ -40,73 +70,106 @@ __device__ __forceinline__ bool w8_tile(const int *cnt, int E, int t, int *e_out
     return false;
 }
 
-__global__ void __launch_bounds__(128) w8a16_mma_kernel(ljc_w8a16_args a) {
-    __shared__ __align__(16) bf16 As[W8_BM * W8_AS];
-    __shared__ __align__(16) int8_t Bs[W8_BN * W8_BS];
+struct w8_smem_t {
+    bf16 a[W8_STAGES][W8_BM * W8_AS];       // x tiles [BM, BK]
+    int8_t q[W8_STAGES][W8_BN * W8_BS];     // raw weight tiles [BN, BK]
+    bf16 w[W8_BN * W8_AS];                  // the current weight tile widened to bf16
+};
+
+__global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args a) {
+    extern __shared__ __align__(128) unsigned char w8_dyn[];   /* ~98 KB: more than static shared allows */
+    w8_smem_t &sm = *reinterpret_cast<w8_smem_t *>(w8_dyn);
     int e, tile;
-    if (!w8_tile(a.cnt, a.n_experts, blockIdx.y, &e, &tile)) return;
+    /* x: the row tile (fastest, so the blocks that share one weight tile run together and find it
+     * in L2; an expert's rows, a few MB of bf16, stay there too), y: the output-channel tile */
+    if (!w8_tile(a.cnt, a.n_experts, blockIdx.x, &e, &tile)) return;
     const int rows = min(W8_BM, a.cnt[e] - tile * W8_BM);
     const size_t row0 = (size_t)a.offs[e] + (size_t)tile * W8_BM;
-    const int n0 = blockIdx.x * W8_BN, N = (int)a.n, K = (int)a.k;
+    const int n0 = blockIdx.y * W8_BN, N = (int)a.n, K = (int)a.k, KT = K / W8_BK;
     const int8_t *W = a.w[e];
     const float *S = a.scale[e];
     const bf16 *X = (const bf16 *)a.x;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, tq = lane % 4;
-    const int wm = warp / 2, wn = warp % 2;
-    float acc[2][4][4] = {};
-    for (int k0 = 0; k0 < K; k0 += W8_BK) {
-        /* x tile: 64 rows x 32 bf16 = 256 x 16 B, two per thread */
-        for (int i = tid; i < W8_BM * W8_BK / 8; i += 128) {
+    const int wm = warp / 4, wn = warp % 4;   /* warp tile: rows wm*64.., channels wn*32.. */
+
+    auto load = [&](int stage, int kt) {
+        const int k0 = kt * W8_BK;
+#pragma unroll
+        for (int i = tid; i < W8_BM * W8_BK / 8; i += W8_THREADS) {   /* x: 128 rows x chunks of 8 bf16 */
             int r = i / (W8_BK / 8), c = (i % (W8_BK / 8)) * 8;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (r < rows) v = *reinterpret_cast<const uint4 *>(X + (row0 + r) * a.ldx + k0 + c);
-            *reinterpret_cast<uint4 *>(&As[r * W8_AS + c]) = v;
+            bool ok = r < rows;
+            w8_cp16(&sm.a[stage][r * W8_AS + c], X + (ok ? (row0 + r) * a.ldx + k0 + c : 0), ok);
         }
-        /* weight tile: 64 output rows x 32 int8 = 128 x 16 B, one per thread */
-        {
-            int r = tid / (W8_BK / 16), c = (tid % (W8_BK / 16)) * 16;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (n0 + r < N) v = *reinterpret_cast<const uint4 *>(W + (size_t)(n0 + r) * K + k0 + c);
-            *reinterpret_cast<uint4 *>(&Bs[r * W8_BS + c]) = v;
+#pragma unroll
+        for (int i = tid; i < W8_BN * W8_BK / 16; i += W8_THREADS) {   /* weights: 128 channels x chunks of 16 int8 */
+            int r = i / (W8_BK / 16), c = (i % (W8_BK / 16)) * 16;
+            bool ok = n0 + r < N;
+            w8_cp16(&sm.q[stage][r * W8_BS + c], W + (ok ? (size_t)(n0 + r) * K + k0 + c : 0), ok);
         }
-        __syncthreads();
+    };
+
+    float acc[4][4][4] = {};
+#pragma unroll
+    for (int st = 0; st < W8_STAGES - 1; st++) {
+        if (st < KT) load(st, st);
+        w8_commit();
+    }
+    for (int kt = 0; kt < KT; kt++) {
+        const int stage = kt % W8_STAGES;
+        w8_wait<W8_STAGES - 2>();
+        __syncthreads();   /* stage kt landed for every thread; step kt-1's reads of sm.w are done */
+        {   /* widen: 128 x BK int8, BK/4 words per row */
+#pragma unroll
+            for (int i = tid; i < W8_BN * W8_BK / 4; i += W8_THREADS) {
+                int r = i / (W8_BK / 4), c = (i % (W8_BK / 4)) * 4;
+                uint32_t q = *reinterpret_cast<const uint32_t *>(&sm.q[stage][r * W8_BS + c]), lo, hi;
+                w8_widen4(q, &lo, &hi);
+                *reinterpret_cast<uint2 *>(&sm.w[r * W8_AS + c]) = make_uint2(lo, hi);
+            }
+        }
+        if (kt + W8_STAGES - 1 < KT) load((kt + W8_STAGES - 1) % W8_STAGES, kt + W8_STAGES - 1);
+        w8_commit();
+        __syncthreads();   /* sm.w complete */
+        const bf16 *As = sm.a[stage];
 #pragma unroll
         for (int ks = 0; ks < W8_BK; ks += 16) {
-            uint32_t af[2][4];
+            uint32_t af[4][4], bfr[2][4];
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
-                const bf16 *p = &As[(wm * 32 + mt * 16 + g) * W8_AS + ks + tq * 2];
-                af[mt][0] = *reinterpret_cast<const uint32_t *>(p);
-                af[mt][1] = *reinterpret_cast<const uint32_t *>(p + 8 * W8_AS);
-                af[mt][2] = *reinterpret_cast<const uint32_t *>(p + 8);
-                af[mt][3] = *reinterpret_cast<const uint32_t *>(p + 8 * W8_AS + 8);
-            }
+            for (int mt = 0; mt < 4; mt++)
+                w8_ldsm_x4(af[mt], &As[(wm * 64 + mt * 16 + (lane % 16)) * W8_AS + ks + (lane / 16) * 8]);
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                const int8_t *q = &Bs[(wn * 32 + nt * 8 + g) * W8_BS + ks + tq * 2];
-                uint32_t b0 = w8_pair_bf16x2(q), b1 = w8_pair_bf16x2(q + 8);   // dequantised in registers
+            for (int np = 0; np < 2; np++)   /* two n8 tiles per ldmatrix.x4 */
+                w8_ldsm_x4(bfr[np], &sm.w[(wn * 32 + np * 16 + (lane % 8) + (lane / 16) * 8) * W8_AS + ks +
+                                          ((lane / 8) % 2) * 8]);
 #pragma unroll
-                for (int mt = 0; mt < 2; mt++) w8_mma(acc[mt][nt], af[mt], b0, b1);
-            }
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++)
+                    w8_mma(acc[mt][nt], af[mt], bfr[nt / 2][(nt % 2) * 2], bfr[nt / 2][(nt % 2) * 2 + 1]);
         }
-        __syncthreads();
     }
+    w8_wait<0>();
     /* epilogue: the per-output-channel scale, then bf16 */
     bf16 *Y = (bf16 *)a.y;
 #pragma unroll
-    for (int mt = 0; mt < 2; mt++)
+    for (int nt = 0; nt < 4; nt++) {
+        const int n = n0 + wn * 32 + nt * 8 + tq * 2;
+        const float s0 = n < N ? S[n] : 0.0f, s1 = n + 1 < N ? S[n + 1] : 0.0f;
 #pragma unroll
-        for (int nt = 0; nt < 4; nt++)
+        for (int mt = 0; mt < 4; mt++)
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                int r = wm * 32 + mt * 16 + g + h * 8;
-                if (r >= rows) continue;
-#pragma unroll
-                for (int j = 0; j < 2; j++) {
-                    int n = n0 + wn * 32 + nt * 8 + tq * 2 + j;
-                    if (n < N) Y[(row0 + r) * a.ldy + n] = __float2bfloat16(acc[mt][nt][h * 2 + j] * S[n]);
+                int r = wm * 64 + mt * 16 + g + h * 8;
+                if (r >= rows || n >= N) continue;
+                bf16 *yp = Y + (row0 + r) * a.ldy + n;
+                float v0 = acc[mt][nt][h * 2] * s0, v1 = acc[mt][nt][h * 2 + 1] * s1;
+                if (n + 1 < N && (((uintptr_t)yp) & 3) == 0) *reinterpret_cast<__nv_bfloat162 *>(yp) = __floats2bfloat162_rn(v0, v1);
+                else {
+                    yp[0] = __float2bfloat16(v0);
+                    if (n + 1 < N) yp[1] = __float2bfloat16(v1);
                 }
             }
+    }
 }
 
 /* ---- warp-per-column kernel (decode; fp32 path) ----------------------------------------------
@@ -155,12 +218,19 @@ __global__ void w8a16_col_kernel(ljc_w8a16_args a) {
 extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
     if (!a->rows || !a->n) return 0;
     if (a->k % 4) return (int)cudaErrorInvalidValue;
-    const bool aligned = a->ldx % 8 == 0 && (uintptr_t)a->x % 16 == 0;
+    const bool aligned = a->ldx % 8 == 0 && (uintptr_t)a->x % 16 == 0 && a->k % 16 == 0;
     bool mma = !a->act_fp32 && a->k % W8_BK == 0 && aligned && a->force != 2 &&
                (a->force == 1 || a->rows > 64);   /* a few rows per expert: the column kernel reads less */
     if (mma) {
-        dim3 grid((unsigned)((a->n + W8_BN - 1) / W8_BN), (unsigned)((a->rows + W8_BM - 1) / W8_BM + a->n_experts));
-        w8a16_mma_kernel<<<grid, 128, 0, stream>>>(*a);
+        dim3 grid((unsigned)((a->rows + W8_BM - 1) / W8_BM + a->n_experts), (unsigned)((a->n + W8_BN - 1) / W8_BN));
+        static bool attr_set;   /* once per process (the attribute is per function, all devices) */
+        if (!attr_set) {
+            cudaError_t err = cudaFuncSetAttribute(w8a16_mma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                   (int)sizeof(w8_smem_t));
+            if (err != cudaSuccess) return (int)err;
+            attr_set = true;
+        }
+        w8a16_mma_kernel<<<grid, W8_THREADS, sizeof(w8_smem_t), stream>>>(*a);
     } else {
         dim3 grid((unsigned)((a->n + 7) / 8), (unsigned)a->n_experts);
         if (a->act_fp32) w8a16_col_kernel<float><<<grid, 256, 0, stream>>>(*a);

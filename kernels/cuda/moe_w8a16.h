@@ -35,7 +35,7 @@ typedef struct ljc_w8a16_args {
 extern "C" {
 #endif
 /* Launches on `stream`; returns 0 or a cudaError_t (launch configuration errors). Requirements:
- * k % 32 == 0 for the mma kernel (else the column kernel runs); pointers 16-byte aligned. */
+ * k % 64 == 0 for the mma kernel (else the column kernel runs); pointers 16-byte aligned. */
 int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream);
 #ifdef __cplusplus
 }
