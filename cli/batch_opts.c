@@ -120,7 +120,8 @@ static int data_parallel(pl_common_opts *o) {
         char err[LJ_ERRLEN];
         int visible = lj_backend_device_count("cuda", err, sizeof err);
         if (visible > 0 && n > (size_t)visible) {
-            fprintf(stderr, "error: --gpus %zu: only %d GPU%s visible\n", n, visible, visible == 1 ? " is" : "s are");
+            fprintf(stderr, "error: %s %zu: only %d GPU%s visible (one replica per GPU)\n", g_gpus ? "--gpus" : "--replicas",
+                    n, visible, visible == 1 ? " is" : "s are");
             return -1;
         }
         if (!n) n = visible > 0 ? (size_t)visible : 1;   /* default: every visible GPU (none: open says why) */
