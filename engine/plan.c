@@ -15,9 +15,11 @@ int lj_plan_device_of(const char *name, lj_plan_device *out, char *err, size_t e
         *out = (lj_plan_device){.name = "cpu", .weight = LJ_F32, .act = LJ_F32, .kv = LJ_F32, .state = LJ_F32};
         return 0;
     }
-    if (!strcmp(name, "cuda")) {
+    if (!strcmp(name, "cuda") || !strcmp(name, "cuda-fp32")) {
         /* CUDA context + cuBLAS workspace + the ops' own scratch (scan chunks, attention
-         * partials): measured well under 1 GiB on an H100; this is the margin we keep. */
+         * partials): measured well under 1 GiB on an H100; this is the margin we keep.
+         * cuda-fp32 (LONGJAM_CUDA_PRECISION=fp32) is the same device: a loaded model's plan takes
+         * the dtypes from its backend. */
         *out = (lj_plan_device){.name = "cuda", .weight = LJ_BF16, .act = LJ_BF16, .kv = LJ_BF16, .state = LJ_F32,
                                 .reserve = (size_t)1 << 30};
         return 0;

@@ -71,6 +71,13 @@ static void test_mini(void) {
     CHECKF(sz.params_total == 51570323328ull, "Mini params %zu", sz.params_total);   /* = Jamba-v0.1 (engine_info) */
     lj_plan_device cuda;
     CHECK(lj_plan_device_of("cuda", &cuda, err, sizeof err) == 0);
+    {   /* the precise mode's backend name (LONGJAM_CUDA_PRECISION=fp32) is the same device: a
+         * model loaded on it must plan, not fail with "unknown device" (found on the H100) */
+        lj_plan_device f32;
+        CHECKF(lj_plan_device_of("cuda-fp32", &f32, err, sizeof err) == 0 && f32.reserve == cuda.reserve,
+               "cuda-fp32: %s", err);
+        CHECK(lj_plan_device_of("tpu", &f32, err, sizeof err) == -1 && strstr(err, "unknown device"));
+    }
     const size_t h100 = (size_t)81559 << 20;
     lj_plan_request r = {.experts = "int8", .context = 262144, .chunk = 2048, .seqs = 1, .memory = h100};
     lj_plan p;
