@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "kernels/backend_open.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -103,11 +104,13 @@ int tp_group_load(const char *dir, const lj_load_opts *o, lj_model **out, char *
     *out = NULL;
     const int W = o->tp;
     const char *dev = o->device ? o->device : "cpu";
-    if (strcmp(dev, "cpu"))
-        return lj_errf(err, errlen,
-                       "--tp %d with --device %s: tensor parallel runs on the CPU backend only in this build (the "
-                       "NCCL communicator for CUDA ranks is not written yet); use --gpus for data parallel",
-                       W, dev);
+    const bool host = !strcmp(dev, "cpu");
+    /* device ranks: rank r on GPU (gpu + r) mod the visible count; their collectives go through
+     * host copies (lj_comm_staged) — correct on any number of GPUs, one included; NCCL would be
+     * the fast path and is not written yet */
+    int n_dev = 1;
+    if (!host && (n_dev = lj_backend_device_count(dev, err, errlen)) < 1)
+        return n_dev < 0 ? -1 : lj_errf(err, errlen, "--tp %d --device %s: no device visible", W, dev);
     lj_model *g = lj_calloc(1, sizeof *g);
     lj_comm **comms = lj_calloc((size_t)W, sizeof *comms);
     if (!g || !comms || !(g->ranks = lj_calloc((size_t)W, sizeof *g->ranks))) {
@@ -131,7 +134,9 @@ int tp_group_load(const char *dir, const lj_load_opts *o, lj_model **out, char *
         ro.threads = n > 0 ? n : 1;
     }
     for (int r = 0; r < W; r++) {
-        if (model_load_rank(dir, &ro, &sp[r], comms[r], &g->ranks[r], err, errlen)) {
+        ro.gpu = (o->gpu + r) % n_dev;
+        if (model_load_rank(dir, &ro, &sp[r], host ? comms[r] : NULL, &g->ranks[r], err, errlen) ||
+            (!host && lj_comm_staged(comms[r], g->ranks[r]->be, &g->ranks[r]->comm, err, errlen))) {
             lj_err_prefix(err, errlen, "tensor-parallel rank %d of %d", r, W);
             goto fail;
         }

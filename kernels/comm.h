@@ -4,8 +4,9 @@
  * returns when this rank's result is in place.
  *
  * Implementations: kernels/cpu/comm_cpu.c (threads of one process over shared memory: the CPU
- * backend, and the reference the tensor-parallel math is tested against in CI). An NCCL one for
- * CUDA ranks (one thread per GPU, collectives on their own stream) plugs in behind the same table.
+ * backend, and the reference the tensor-parallel math is tested against in CI); kernels/comm_staged.c
+ * (the same through host copies, for device backends). An NCCL one for CUDA ranks (one thread per
+ * GPU, collectives on their own stream) plugs in behind the same table.
  *
  * Determinism: a sum is formed in rank order (rank 0 + rank 1 + ...) and the same bytes land on
  * every rank, so replicated activations never drift apart between ranks.
@@ -42,6 +43,13 @@ struct lj_comm {
 /* A CPU group of `world` ranks (threads of this process): ranks[r] for r < world. Each rank's
  * handle is used by one thread at a time. Returns 0, or -1 with a message. */
 int lj_comm_cpu_group(int world, lj_comm **ranks, char *err, size_t errlen);
+
+/* A rank of a host group (lj_comm_cpu_group) for buffers in backend b's memory, of any activation
+ * dtype: each collective copies the rank's buffer to the host as fp32 (b->download), runs the
+ * host collective, and copies the result back (b->upload). For device backends in one process
+ * without NCCL (several ranks on one GPU, or GPUs without NVLink/NCCL): correct and slow, the
+ * reference an NCCL communicator is checked against. Takes ownership of host (freed with it). */
+int lj_comm_staged(lj_comm *host, lj_backend *b, lj_comm **out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

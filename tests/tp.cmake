@@ -1,6 +1,6 @@
 # Tensor + expert parallel on the CPU (issue 10): the communicator, and the fixtures split over
 # 2 and 4 ranks against the single-rank engine and their references.
-lj_test_program(tp_comm SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tp_comm.c LIBS lj_kernels Threads::Threads)
+lj_test_program(tp_comm SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tp_comm.c LIBS lj_kernels lj_common Threads::Threads)
 add_test(NAME tp_comm COMMAND tp_comm)
 set_tests_properties(tp_comm PROPERTIES TIMEOUT 60)
 

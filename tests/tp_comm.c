@@ -5,7 +5,10 @@
  *   - results bitwise identical on every rank for values whose sum depends on order;
  *   - all-gather: out[r * n + i] = rank r's in[i];
  *   - abort: a rank that fails while the others wait in an all-reduce releases them with an error
- *     naming it, and later collectives fail at once (no hang: the test would time out). */
+ *     naming it, and later collectives fail at once (no hang: the test would time out);
+ *   - the same sums and gathers through lj_comm_staged (host copies of backend memory, what device
+ *     ranks use), here over CPU backends. */
+#include "kernels/backend_open.h"
 #include "kernels/comm.h"
 #include "test_util.h"
 
@@ -44,10 +47,16 @@ static void *rank_main(void *p) {
     return NULL;
 }
 
-static void run_group(int world, size_t n, int fail_rank) {
+static void run_group(int world, size_t n, int fail_rank, int staged) {
     char err[LJ_ERRLEN];
     lj_comm *c[8];
+    lj_backend *be[8] = {0};
     CHECKF(!lj_comm_cpu_group(world, c, err, sizeof err), "group of %d: %s", world, err);
+    for (int r = 0; staged && r < world; r++) {
+        lj_comm *host = c[r];
+        CHECKF(!lj_backend_open("cpu", 1, 0, &be[r], err, sizeof err) && !lj_comm_staged(host, be[r], &c[r], err, sizeof err),
+               "staged rank %d: %s", r, err);
+    }
     rank_arg a[8];
     pthread_t th[8];
     for (int r = 0; r < world; r++) {
@@ -76,7 +85,10 @@ static void run_group(int world, size_t n, int fail_rank) {
         }
         CHECKF(!bad, "world %d n %zu rank %d: %d wrong values", world, n, r, bad);
     }
-    for (int r = 0; r < world; r++) { free(a[r].buf); free(a[r].gathered); c[r]->free(c[r]); }
+    for (int r = 0; r < world; r++) {
+        free(a[r].buf); free(a[r].gathered); c[r]->free(c[r]);
+        if (be[r]) be[r]->destroy(be[r]);
+    }
 }
 
 /* Values whose fp32 sum depends on the order: every rank must still get the same bits. */
@@ -91,10 +103,12 @@ static void *order_main(void *p) {
 int main(void) {
     for (int world = 1; world <= 4; world++) {
         const size_t sizes[] = {0, 1, 7, 4099};
-        for (size_t k = 0; k < 4; k++) run_group(world, sizes[k], -1);
+        for (size_t k = 0; k < 4; k++) run_group(world, sizes[k], -1, 0);
+        run_group(world, 1031, -1, 1);
     }
-    run_group(4, 1000, 2);
-    run_group(2, 10, 0);
+    run_group(4, 1000, 2, 0);
+    run_group(2, 10, 0, 0);
+    run_group(3, 100, 1, 1);
 
     char err[LJ_ERRLEN];
     lj_comm *c[4];

@@ -90,6 +90,13 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
     const float *S = a.scale[e];
     const bf16 *X = (const bf16 *)a.x;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, tq = lane % 4;
+    if (!W) {   /* expert parallel: another rank's expert, its rows are zero here */
+        for (int i = tid; i < rows * W8_BN; i += W8_THREADS) {
+            int r = i / W8_BN, n = n0 + i % W8_BN;
+            if (n < N) ((bf16 *)a.y)[(row0 + r) * a.ldy + n] = __float2bfloat16(0.0f);
+        }
+        return;
+    }
     const int wm = warp / 4, wn = warp % 4;   /* warp tile: rows wm*64.., channels wn*32.. */
 
     auto load = [&](int stage, int kt) {
@@ -189,6 +196,11 @@ __global__ void w8a16_col_kernel(ljc_w8a16_args a) {
     const int cnt = a.cnt[e];
     if (n >= (int)a.n || cnt == 0) return;
     const size_t K = a.k, row0 = (size_t)a.offs[e];
+    if (!a.w[e]) {   /* expert parallel: another rank's expert, its rows are zero here */
+        if (lane == 0)
+            for (int r = 0; r < cnt; r++) w8_store((T *)a.y + (row0 + r) * a.ldy + n, 0.0f);
+        return;
+    }
     const int8_t *q = a.w[e] + (size_t)n * K;
     const float s = a.scale[e][n];
     const T *X = (const T *)a.x;

@@ -142,9 +142,13 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     lj_dtype wd = b->weight_dtype;
     size_t es = lj_dtype_size(b->act_dtype);
     if (p->router.dtype != wd) return ljc_set_err(b, "cuda moe: router dtype %d (want %d)", (int)p->router.dtype, (int)wd);
-    /* ExpertsInt8: every expert int8 with per-row scales, gate|up back to back (engine layout) */
-    const bool i8 = p->gate[0].dtype == LJ_I8;
+    /* ExpertsInt8: every expert int8 with per-row scales, gate|up back to back (engine layout).
+     * Expert parallel: an expert with no data is another rank's; its rows get zeros. */
+    size_t first = 0;
+    while (first < E && !p->gate[first].data) first++;
+    const bool i8 = first < E && p->gate[first].dtype == LJ_I8;
     for (size_t e = 0; e < E; e++) {
+        if (!p->gate[e].data) continue;
         lj_dtype want = i8 ? LJ_I8 : wd;
         if (p->gate[e].dtype != want || p->up[e].dtype != want || p->down[e].dtype != want)
             return ljc_set_err(b, "cuda moe: expert %zu weights are not of dtype %d", e, (int)want);
@@ -196,7 +200,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     LJC_LAUNCHED(b, "moe gather");
     if (i8) {   /* W8A16 grouped GEMMs (moe_w8a16.cu): expert sizes stay on the device */
         const void **tab = hp;   /* [4E]: gate|up weights, their scales, down weights, their scales */
-        for (size_t e = 0; e < E; e++) {
+        for (size_t e = 0; e < E; e++) {   /* NULL for another rank's expert: the kernels write zeros */
             tab[e] = p->gate[e].data;
             tab[E + e] = p->gate[e].scale;
             tab[2 * E + e] = p->down[e].data;
@@ -228,7 +232,9 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     const size_t I2 = 2 * I;
     for (size_t e = 0; e < E; e++) {
         int n = hcnt[e];
-        if (n > 0) {
+        if (n > 0 && !p->gate[e].data) {   /* another rank's expert: its rows contribute zero */
+            LJC_CUDA(b, cudaMemsetAsync(yp + row * H * es, 0, (size_t)n * H * es, st));
+        } else if (n > 0) {
             active++;
             char *ge = gb + row * I2 * es, *xe = xp + row * H * es;
             /* gate and up stored back to back ([2I, H] as one matrix): one GEMM for both */
