@@ -222,7 +222,9 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     } else {
     LJC_CUDA(b, cudaStreamSynchronize(st));   /* the expert counts, for the GEMM sizes */
 
-    static moe_groups g1, g2;   /* large; the backend is driven by one thread at a time */
+    /* large; per thread: several backends (tensor-parallel ranks, data-parallel replicas) run their
+     * MoE ops at once from their own threads */
+    static __thread moe_groups g1, g2;
     g1.n = g2.n = 0;
     const void **A1 = hp, **B1 = hp + 2 * E;
     void **C1 = (void **)(hp + 4 * E);
