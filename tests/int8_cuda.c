@@ -1,7 +1,8 @@
 /* The CUDA MoE op with int8 experts (W8A16 grouped GEMMs, kernels/cuda/moe_w8a16.cu) against the
  * CPU backend's MoE op on the same int8 weights (the reference: fp32 math on the dequantised
- * rows). Both the tensor-core kernel and the column kernel (LJC_W8A16=mma|col), and the auto
- * choice, for decode-sized (1, 3 tokens) and prefill-sized (100 tokens) steps; and the fp32
+ * rows). Every kernel — mma.sync, the sm_90a wgmma kernel, the column kernel (LJC_W8A16=mma|
+ * wgmma|col) — and the auto choice, for decode-sized (1, 3 tokens) and prefill-sized (100, 700,
+ * 1100 tokens) steps; and the fp32
  * precision mode (LONGJAM_CUDA_PRECISION=fp32). Tolerance: 2e-2 x max|reference| for bf16
  * activations (bf16 rounding of x, the gate|up output and the SiLU product, as the fixtures'
  * bf16 bound), 1e-4 in the fp32 mode. Skips (77) without a GPU.
@@ -104,8 +105,10 @@ int main(void) {
     dev_moe dc;
     CHECKF(dev_make(cpu, &h, &dc) == 0, "cpu: %s", cpu->err);
     struct { const char *kernel, *precision; double tol; } modes[] = {
-        {"", "bf16", 2e-2}, {"mma", "bf16", 2e-2}, {"col", "bf16", 2e-2}, {"", "fp32", 1e-4}};
-    size_t Ts[] = {1, 3, 100};
+        {"", "bf16", 2e-2}, {"mma", "bf16", 2e-2}, {"wgmma", "bf16", 2e-2}, {"col", "bf16", 2e-2}, {"", "fp32", 1e-4}};
+    /* 700 and 1100 tokens: several full row tiles per expert (the sm_90a kernel takes 128 rows per
+     * tile below 256 rows per expert on average, 256 above) */
+    size_t Ts[] = {1, 3, 100, 700, 1100};
     for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
         setenv("LJC_W8A16", modes[mi].kernel, 1);
         setenv("LONGJAM_CUDA_PRECISION", modes[mi].precision, 1);
@@ -113,7 +116,7 @@ int main(void) {
         if (lj_backend_cuda_new(0, &g, err, sizeof err)) { CHECKF(0, "%s", err); continue; }
         dev_moe dg;
         CHECKF(dev_make(g, &h, &dg) == 0, "cuda: %s", g->err);
-        for (size_t ti = 0; ti < 3; ti++) {
+        for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
             size_t T = Ts[ti];
             float *x = malloc(T * H * sizeof *x), *ref = malloc(T * H * sizeof *ref), *got = malloc(T * H * sizeof *got);
             for (size_t i = 0; i < T * H; i++) x[i] = bfr(frand());

@@ -248,7 +248,7 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     const char *mg = getenv("LJC_MOE_GEMM");
     im->moe_gemm_mode = mg && !strcmp(mg, "grouped") ? LJC_MOE_GROUPED : mg && !strcmp(mg, "loop") ? LJC_MOE_LOOP : LJC_MOE_AUTO;
     const char *w8 = getenv("LJC_W8A16");
-    im->w8a16_force = w8 && !strcmp(w8, "mma") ? 1 : w8 && !strcmp(w8, "col") ? 2 : 0;
+    im->w8a16_force = !w8 ? 0 : !strcmp(w8, "mma") ? 1 : !strcmp(w8, "col") ? 2 : !strcmp(w8, "wgmma") ? 3 : 0;
     cudaDeviceProp prop;
     if ((e = cudaSetDevice(gpu)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, gpu)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking)) != cudaSuccess) {

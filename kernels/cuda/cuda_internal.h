@@ -32,7 +32,7 @@ typedef struct ljc_impl {
     int num_sms;
     int grouped_gemm_ok;     /* 0 once cublasGemmGroupedBatchedEx said "not supported" */
     int moe_gemm_mode;       /* LJC_MOE_AUTO / _GROUPED / _LOOP (env LJC_MOE_GEMM=grouped|loop) */
-    int w8a16_force;         /* int8 experts: 0 auto, 1 mma, 2 column kernel (env LJC_W8A16=mma|col) */
+    int w8a16_force;         /* int8 experts: 0 auto, 1 mma.sync, 2 column, 3 wgmma kernel (env LJC_W8A16=mma|col|wgmma) */
 } ljc_impl;
 
 static inline ljc_impl *ljc_of(lj_backend *b) { return (ljc_impl *)b->impl; }

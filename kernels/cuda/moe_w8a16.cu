@@ -58,18 +58,6 @@ __device__ __forceinline__ void w8_widen4(uint32_t q, uint32_t *lo, uint32_t *hi
     *hi = *reinterpret_cast<uint32_t *>(&b);
 }
 
-/* Which expert and which BM-row tile of it block row `t` computes (tiles of all experts in
- * order); false when t is past the last tile (the grid has an upper bound of R/BM + E rows). */
-__device__ __forceinline__ bool w8_tile(const int *cnt, int E, int t, int *e_out, int *tile_out) {
-    int acc = 0;
-    for (int e = 0; e < E; e++) {
-        int tiles = (cnt[e] + W8_BM - 1) / W8_BM;
-        if (t < acc + tiles) { *e_out = e; *tile_out = t - acc; return true; }
-        acc += tiles;
-    }
-    return false;
-}
-
 struct w8_smem_t {
     bf16 a[W8_STAGES][W8_BM * W8_AS];       // x tiles [BM, BK]
     int8_t q[W8_STAGES][W8_BN * W8_BS];     // raw weight tiles [BN, BK]
@@ -82,7 +70,7 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
     int e, tile;
     /* x: the row tile (fastest, so the blocks that share one weight tile run together and find it
      * in L2; an expert's rows, a few MB of bf16, stay there too), y: the output-channel tile */
-    if (!w8_tile(a.cnt, a.n_experts, blockIdx.x, &e, &tile)) return;
+    if (!w8_tile_of(a.cnt, a.n_experts, blockIdx.x, W8_BM, &e, &tile)) return;
     const int rows = min(W8_BM, a.cnt[e] - tile * W8_BM);
     const size_t row0 = (size_t)a.offs[e] + (size_t)tile * W8_BM;
     const int n0 = blockIdx.y * W8_BN, N = (int)a.n, K = (int)a.k, KT = K / W8_BK;
@@ -180,49 +168,83 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
 }
 
 /* ---- warp-per-column kernel (decode; fp32 path) ----------------------------------------------
- * Each warp owns one output row n of expert e's weights and streams it once for up to W8_RC of
- * the expert's rows at a time (decode steps route one or a few rows to each expert). */
+ * Each warp owns one output row n and, for every expert that has rows this step, streams that
+ * expert's row n of weights once for up to W8_RC of its rows at a time (decode steps route one or
+ * a few rows to each expert). The grid covers the output rows only — experts are a loop, so the
+ * experts nobody chose cost a branch, not a block each (16 x more blocks, most of them empty, was
+ * a third of the decode step). V int8 per lane per step: 8 (one 8-byte load) when K % 8 == 0. */
 #define W8_RC 4
 
-__device__ __forceinline__ float w8_load(const bf16 *p) { return __bfloat162float(*p); }
-__device__ __forceinline__ float w8_load(const float *p) { return *p; }
+__device__ __forceinline__ void w8_loadv(const bf16 *p, float *f, int v) {   /* v = 4 or 8, aligned */
+    if (v == 8) {
+        uint4 u = *reinterpret_cast<const uint4 *>(p);
+        const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
+#pragma unroll
+        for (int i = 0; i < 4; i++) { float2 t = __bfloat1622float2(h[i]); f[2 * i] = t.x; f[2 * i + 1] = t.y; }
+    } else {
+        uint2 u = *reinterpret_cast<const uint2 *>(p);
+        const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&u);
+#pragma unroll
+        for (int i = 0; i < 2; i++) { float2 t = __bfloat1622float2(h[i]); f[2 * i] = t.x; f[2 * i + 1] = t.y; }
+    }
+}
+__device__ __forceinline__ void w8_loadv(const float *p, float *f, int v) {
+    for (int i = 0; i < v; i += 4) {
+        float4 t = *reinterpret_cast<const float4 *>(p + i);
+        f[i] = t.x; f[i + 1] = t.y; f[i + 2] = t.z; f[i + 3] = t.w;
+    }
+}
 __device__ __forceinline__ void w8_store(bf16 *p, float v) { *p = __float2bfloat16(v); }
 __device__ __forceinline__ void w8_store(float *p, float v) { *p = v; }
 
-template <typename T>
+template <typename T, int V>
 __global__ void w8a16_col_kernel(ljc_w8a16_args a) {
-    const int e = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int n = blockIdx.x * (blockDim.x / 32) + warp;
-    const int cnt = a.cnt[e];
-    if (n >= (int)a.n || cnt == 0) return;
-    const size_t K = a.k, row0 = (size_t)a.offs[e];
-    if (!a.w[e]) {   /* expert parallel: another rank's expert, its rows are zero here */
-        if (lane == 0)
-            for (int r = 0; r < cnt; r++) w8_store((T *)a.y + (row0 + r) * a.ldy + n, 0.0f);
-        return;
-    }
-    const int8_t *q = a.w[e] + (size_t)n * K;
-    const float s = a.scale[e][n];
+    if (n >= (int)a.n) return;
+    const size_t K = a.k;
     const T *X = (const T *)a.x;
     T *Y = (T *)a.y;
-    for (int r0 = 0; r0 < cnt; r0 += W8_RC) {
-        const int nr = min(W8_RC, cnt - r0);
-        float acc[W8_RC] = {};
-        for (size_t k = lane * 4; k < K; k += 32 * 4) {   /* 4 int8 per lane per step (K % 4 == 0) */
-            char4 w4 = *reinterpret_cast<const char4 *>(q + k);
-            float w[4] = {(float)w4.x, (float)w4.y, (float)w4.z, (float)w4.w};
+    for (int e = 0; e < a.n_experts; e++) {
+        const int cnt = a.cnt[e];
+        if (cnt == 0) continue;
+        const size_t row0 = (size_t)a.offs[e];
+        if (!a.w[e]) {   /* expert parallel: another rank's expert, its rows are zero here */
+            if (lane == 0)
+                for (int r = 0; r < cnt; r++) w8_store(Y + (row0 + r) * a.ldy + n, 0.0f);
+            continue;
+        }
+        const int8_t *q = a.w[e] + (size_t)n * K;
+        const float s = a.scale[e][n];
+        for (int r0 = 0; r0 < cnt; r0 += W8_RC) {
+            const int nr = min(W8_RC, cnt - r0);
+            float acc[W8_RC] = {};
+#pragma unroll 4
+            for (size_t k = lane * V; k < K; k += 32 * V) {
+                float w[V], x[V];
+                if (V == 8) {
+                    uint2 u = *reinterpret_cast<const uint2 *>(q + k);
+                    const int8_t *b = reinterpret_cast<const int8_t *>(&u);
+#pragma unroll
+                    for (int i = 0; i < V; i++) w[i] = (float)b[i];
+                } else {
+                    char4 w4 = *reinterpret_cast<const char4 *>(q + k);
+                    w[0] = w4.x; w[1] = w4.y; w[2] = w4.z; w[3] = w4.w;
+                }
+#pragma unroll
+                for (int r = 0; r < W8_RC; r++) {
+                    if (r >= nr) break;
+                    w8_loadv(X + (row0 + r0 + r) * a.ldx + k, x, V);
+#pragma unroll
+                    for (int i = 0; i < V; i++) acc[r] += w[i] * x[i];
+                }
+            }
 #pragma unroll
             for (int r = 0; r < W8_RC; r++) {
-                if (r >= nr) break;
-                const T *xr = X + (row0 + r0 + r) * a.ldx + k;
-                acc[r] += w[0] * w8_load(xr) + w[1] * w8_load(xr + 1) + w[2] * w8_load(xr + 2) + w[3] * w8_load(xr + 3);
+                float v = acc[r];
+                for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+                if (lane == 0 && r < nr) w8_store(Y + (row0 + r0 + r) * a.ldy + n, v * s);
             }
-        }
-#pragma unroll
-        for (int r = 0; r < W8_RC; r++) {
-            float v = acc[r];
-            for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-            if (lane == 0 && r < nr) w8_store(Y + (row0 + r0 + r) * a.ldy + n, v * s);
         }
     }
 }
@@ -232,7 +254,9 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
     if (a->k % 4) return (int)cudaErrorInvalidValue;
     const bool aligned = a->ldx % 8 == 0 && (uintptr_t)a->x % 16 == 0 && a->k % 16 == 0;
     bool mma = !a->act_fp32 && a->k % W8_BK == 0 && aligned && a->force != 2 &&
-               (a->force == 1 || a->rows > 64);   /* a few rows per expert: the column kernel reads less */
+               (a->force == 1 || a->force == 3 || a->rows > 64);   /* a few rows per expert: the column kernel reads less */
+    /* sm_90a when the GPU has it (forcing it elsewhere runs the mma.sync kernel) */
+    if (mma && (a->force == 0 || a->force == 3) && ljc_w8a16_wgmma_ok(a)) return ljc_w8a16_wgmma(a, stream);
     if (mma) {
         dim3 grid((unsigned)((a->rows + W8_BM - 1) / W8_BM + a->n_experts), (unsigned)((a->n + W8_BN - 1) / W8_BN));
         static bool attr_set;   /* once per process (the attribute is per function, all devices) */
@@ -244,9 +268,19 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
         }
         w8a16_mma_kernel<<<grid, W8_THREADS, sizeof(w8_smem_t), stream>>>(*a);
     } else {
-        dim3 grid((unsigned)((a->n + 7) / 8), (unsigned)a->n_experts);
-        if (a->act_fp32) w8a16_col_kernel<float><<<grid, 256, 0, stream>>>(*a);
-        else w8a16_col_kernel<bf16><<<grid, 256, 0, stream>>>(*a);
+        /* 8 int8 per lane needs K % 8 and 16-byte aligned activation rows (32-byte for fp32) */
+        const size_t xs = a->act_fp32 ? 4 : 2;
+        const bool v8 = a->k % 8 == 0 && (a->ldx * xs) % 16 == 0 && (uintptr_t)a->x % 16 == 0;
+        const bool v4 = (a->ldx * xs) % (4 * xs) == 0 && (uintptr_t)a->x % (4 * xs) == 0;
+        if (!v4) return (int)cudaErrorMisalignedAddress;
+        dim3 grid((unsigned)((a->n + 7) / 8));
+        if (a->act_fp32) {
+            if (v8) w8a16_col_kernel<float, 8><<<grid, 256, 0, stream>>>(*a);
+            else w8a16_col_kernel<float, 4><<<grid, 256, 0, stream>>>(*a);
+        } else {
+            if (v8) w8a16_col_kernel<bf16, 8><<<grid, 256, 0, stream>>>(*a);
+            else w8a16_col_kernel<bf16, 4><<<grid, 256, 0, stream>>>(*a);
+        }
     }
     return (int)cudaGetLastError();
 }

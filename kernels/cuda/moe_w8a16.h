@@ -8,9 +8,11 @@
  * and every expert's rows are multiplied by that expert's matrix in one launch. offs/cnt are
  * device arrays (the MoE op's counting sort), so nothing waits for the host.
  *   y[r, n] = scale_e[n] · Σ_k x[r, k] · q_e[n, k]          (fp32 accumulation)
- * Two kernels: a tiled mma.sync kernel (prefill: many rows per expert) and a warp-per-column
- * kernel that streams the int8 rows once for all of an expert's rows (decode: a few rows per
- * expert; also the fp32 path). ljc_w8a16_grouped picks by the total row count. */
+ * Three kernels: on Hopper (sm_90a) a warpgroup-MMA kernel with the weights as the register
+ * operand (moe_w8a16_sm90.cu), elsewhere a tiled mma.sync kernel — both for prefill, many rows
+ * per expert — and a warp-per-column kernel that streams the int8 rows once for all of an
+ * expert's rows (decode: a few rows per expert; also the fp32 path). ljc_w8a16_grouped picks by
+ * the total row count and the GPU. */
 #ifndef LJ_KERNELS_CUDA_MOE_W8A16_H
 #define LJ_KERNELS_CUDA_MOE_W8A16_H
 
@@ -28,7 +30,7 @@ typedef struct ljc_w8a16_args {
     size_t rows;                     /* R = Σ cnt (known on the host: tokens × top-k) */
     size_t n, k;
     int act_fp32;                    /* 1: x and y are fp32 (LONGJAM_CUDA_PRECISION=fp32) */
-    int force;                       /* 0 auto, 1 the mma kernel, 2 the column kernel (tests) */
+    int force;                       /* 0 auto, 1 the mma.sync kernel, 2 the column kernel, 3 wgmma (tests) */
 } ljc_w8a16_args;
 
 #ifdef __cplusplus
@@ -37,7 +39,24 @@ extern "C" {
 /* Launches on `stream`; returns 0 or a cudaError_t (launch configuration errors). Requirements:
  * k % 64 == 0 for the mma kernel (else the column kernel runs); pointers 16-byte aligned. */
 int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream);
+/* the sm_90a kernel: whether it can run `a` on the current device, and its launch */
+int ljc_w8a16_wgmma_ok(const ljc_w8a16_args *a);
+int ljc_w8a16_wgmma(const ljc_w8a16_args *a, cudaStream_t stream);
 #ifdef __cplusplus
+}
+#endif
+
+#ifdef __CUDACC__
+/* Which expert and which `tile_rows`-row tile of it grid row `t` computes (tiles of all experts
+ * in order); false when t is past the last tile (grids have an upper bound of R/tile_rows + E). */
+__device__ __forceinline__ bool w8_tile_of(const int *cnt, int E, int t, int tile_rows, int *e_out, int *tile_out) {
+    int acc = 0;
+    for (int e = 0; e < E; e++) {
+        int tiles = (cnt[e] + tile_rows - 1) / tile_rows;
+        if (t < acc + tiles) { *e_out = e; *tile_out = t - acc; return true; }
+        acc += tiles;
+    }
+    return false;
 }
 #endif
 
