@@ -37,8 +37,14 @@ template <int BT> struct wg_cfg {
 };
 
 __device__ __forceinline__ uint32_t wg_smem(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void wg_cp16(uint32_t dst, const void *src, bool ok) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0));
+/* 16 bytes global -> shared; `bytes` 0 zero-fills (rows past the tile) */
+__device__ __forceinline__ void wg_cp16(uint32_t dst, const void *src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
+}
+__device__ __forceinline__ uint32_t wg_lds16(uint32_t addr) {   /* shared-window address: LDS, not a generic load */
+    unsigned short v;
+    asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(v) : "r"(addr));
+    return v;
 }
 __device__ __forceinline__ void wg_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> __device__ __forceinline__ void wg_cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
@@ -90,32 +96,36 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
     }
     const uint32_t sbase = wg_smem(smem);
 
+    /* Per-thread copy plan, fixed for the block (the loops below have constant trip counts and
+     * the addresses only move by k0 per step): x rows r = tid/8 + 32j, chunk c = tid % 8 — the
+     * swizzle term depends on r % 8 = (tid/8) % 8 only; weight rows tid/4 + 64j, chunk tid % 4. */
+    const int xr = tid / 8, xc = tid % 8, nx = rows > xr ? (rows - xr + 31) / 32 : 0;   /* rows j < nx exist */
+    const bf16 *xsrc = X + (row0 + (xr < rows ? xr : 0)) * a.ldx + xc * 8;
+    const size_t xstep = 32 * a.ldx;
+    const uint32_t xdst = sw128_offset(xr, xc);
+    const int wr = tid / 4, wc = tid % 4;
+    const int8_t *wsrc0 = W + (size_t)min(n0 + wr, N - 1) * K + wc * 16;
+    const int8_t *wsrc1 = W + (size_t)min(n0 + wr + 64, N - 1) * K + wc * 16;
+    const int wsz0 = n0 + wr < N ? 16 : 0, wsz1 = n0 + wr + 64 < N ? 16 : 0;
+    const uint32_t wdst = C::b_bytes + wr * WG_QS + wc * 16;
     auto load = [&](int kt) {   /* step kt -> stage kt % STAGES; rows past the tile are zero-filled */
         const uint32_t st = sbase + (uint32_t)((kt % WG_STAGES) * C::stage_bytes);
         const int k0 = kt * WG_BK;
 #pragma unroll
-        for (int i = tid; i < BT * 8; i += WG_THREADS) {   /* x: BT rows x 8 chunks of 16 bytes */
-            int r = i / 8, c = i % 8;
-            bool ok = r < rows;
-            wg_cp16(st + sw128_offset(r, c), X + (ok ? (row0 + r) * a.ldx + k0 + c * 8 : 0), ok);
-        }
-#pragma unroll
-        for (int i = tid; i < WG_BM * 4; i += WG_THREADS) {   /* weights: 128 channels x 4 chunks of 16 int8 */
-            int r = i / 4, c = i % 4;
-            bool ok = n0 + r < N;
-            wg_cp16(st + C::b_bytes + r * WG_QS + c * 16, W + (ok ? (size_t)(n0 + r) * K + k0 + c * 16 : 0), ok);
-        }
+        for (int j = 0; j < BT / 32; j++)
+            wg_cp16(st + xdst + j * 32 * 128, xsrc + (j < nx ? j * xstep : 0) + k0, j < nx ? 16 : 0);
+        wg_cp16(st + wdst, wsrc0 + k0, wsz0);
+        wg_cp16(st + wdst + 64 * WG_QS, wsrc1 + k0, wsz1);
     };
     /* this thread's A fragments of step kt: rows 16·warp + g (+8), k = 16s + 2q (+1, +8, +9) */
+    const uint32_t qoff = C::b_bytes + (16 * warp + g) * WG_QS + 2 * q;
     auto widen = [&](int kt, uint32_t (*af)[4]) {
-        const unsigned char *qt = smem + (kt % WG_STAGES) * C::stage_bytes + C::b_bytes + (16 * warp + g) * WG_QS + 2 * q;
+        const uint32_t qt = sbase + (uint32_t)((kt % WG_STAGES) * C::stage_bytes) + qoff;
 #pragma unroll
         for (int s = 0; s < 4; s++) {
-            const unsigned char *p = qt + 16 * s;
-            uint32_t r0 = *(const uint16_t *)p, r0h = *(const uint16_t *)(p + 8);
-            uint32_t r1 = *(const uint16_t *)(p + 8 * WG_QS), r1h = *(const uint16_t *)(p + 8 * WG_QS + 8);
-            wg_widen(r0, r0h, af[s][0], af[s][2]);
-            wg_widen(r1, r1h, af[s][1], af[s][3]);
+            const uint32_t p = qt + 16 * s;
+            wg_widen(wg_lds16(p), wg_lds16(p + 8), af[s][0], af[s][2]);
+            wg_widen(wg_lds16(p + 8 * WG_QS), wg_lds16(p + 8 * WG_QS + 8), af[s][1], af[s][3]);
         }
     };
 
