@@ -455,6 +455,71 @@ static int op_scan(lj_backend *b, const void *p) { return b->scan(b, (const lj_s
 static int op_conv(lj_backend *b, const void *p) { return b->conv1d(b, (const lj_conv1d_params *)p); }
 static int op_moe(lj_backend *b, const void *p) { return b->moe(b, (const lj_moe_params *)p); }
 
+/* The expert GEMMs alone, gate|up then down, on rows already grouped by expert: int8 (the W8A16
+ * kernels through ljc_w8a16_gemm) or bf16 (one cuBLAS GEMM per expert, as the bf16 MoE op runs
+ * prefill). */
+typedef struct gemm_run {
+    const lj_tensor *gu, *dn;   /* [E] */
+    size_t E, H, F;
+    const int *cnt;
+    void *x, *g, *y;            /* x [R, H], g [R, 2F], y [R, H] */
+} gemm_run;
+
+static int op_gemms(lj_backend *b, const void *pv) {
+    const gemm_run *p = pv;
+    if (p->gu[0].dtype == LJ_I8)
+        return ljc->w8a16_gemm(b, p->gu, p->E, p->cnt, p->x, p->H, p->g, 2 * p->F) ||
+               ljc->w8a16_gemm(b, p->dn, p->E, p->cnt, p->g, 2 * p->F, p->y, p->H);
+    for (size_t e = 0, r = 0; e < p->E; r += (size_t)p->cnt[e], e++) {
+        if (!p->cnt[e]) continue;
+        lj_matmul_params gu = {(char *)p->x + r * p->H * 2, p->H, p->gu[e], NULL, (char *)p->g + r * 2 * p->F * 2, 2 * p->F,
+                               (size_t)p->cnt[e], 0};
+        lj_matmul_params dn = {(char *)p->g + r * 2 * p->F * 2, 2 * p->F, p->dn[e], NULL, (char *)p->y + r * p->H * 2, p->H,
+                               (size_t)p->cnt[e], 0};
+        if (b->matmul(b, &gu) || b->matmul(b, &dn)) return -1;
+    }
+    return 0;
+}
+
+/* prefill: 8192 tokens x top-k rows split evenly over the experts, TF/s int8 vs bf16; decode: 1 and
+ * 8 tokens (one row for each of the first top-k x T experts), GB/s of the weights read */
+static int bench_w8a16_gemms(lj_backend *b, const bshape *s, void *ex16, void *ex8) {
+    const size_t H = s->hidden, F = s->inter, E = s->experts, R = 8192 * s->topk;
+    const size_t per8 = 3 * F * H + (2 * F + H) * 4;
+    lj_tensor gu8[64], dn8[64], gu16[64], dn16[64];
+    for (size_t e = 0; e < E; e++) {
+        char *b16 = (char *)ex16 + e * 3 * F * H * 2, *b8 = (char *)ex8 + e * per8;
+        float *sc = (float *)(b8 + 3 * F * H);
+        gu8[e] = (lj_tensor){b8, LJ_I8, 2 * F, H, sc};
+        dn8[e] = (lj_tensor){b8 + 2 * F * H, LJ_I8, H, F, sc + 2 * F};
+        gu16[e] = (lj_tensor){b16, LJ_BF16, 2 * F, H, NULL};
+        dn16[e] = (lj_tensor){b16 + 2 * F * H * 2, LJ_BF16, H, F, NULL};
+    }
+    void *x, *g, *y;
+    if (b->alloc(b, R * H * 2, &x) || b->alloc(b, R * 2 * F * 2, &g) || b->alloc(b, R * H * 2, &y)) return -1;
+    ljc->fill_random(b, x, LJ_BF16, R * H, 71, 1.0f, 0.0f);
+    int cnt[64];
+    for (size_t e = 0; e < E; e++) cnt[e] = (int)(R / E + (e < R % E));
+    gemm_run r8 = {gu8, dn8, E, H, F, cnt, x, g, y}, r16 = r8;
+    r16.gu = gu16; r16.dn = dn16;
+    double ms8, ms16;
+    if (time_op(b, op_gemms, &r8, 5, &ms8) || time_op(b, op_gemms, &r16, 5, &ms16)) return -1;
+    double fl = 2.0 * R * 3 * H * F;
+    printf("expert GEMMs int8 R=%zu E=%zu      %8.3f %9.1f TF/s   %.0f%% of bf16 per-expert cuBLAS (%.3f ms, %.1f TF/s)\n", R, E,
+           ms8, fl / ms8 / 1e9, 100 * ms16 / ms8, ms16, fl / ms16 / 1e9);
+    const size_t Ts[2] = {1, 8};
+    for (int k = 0; k < 2; k++) {
+        size_t rows = Ts[k] * s->topk, used = rows < E ? rows : E;
+        for (size_t e = 0; e < E; e++) cnt[e] = (int)(rows / E + (e < rows % E));
+        if (time_op(b, op_gemms, &r8, 50, &ms8) || time_op(b, op_gemms, &r16, 50, &ms16)) return -1;
+        double gb8 = used * 3.0 * H * F / (ms8 * 1e-3) / 1e9, gb16 = used * 6.0 * H * F / (ms16 * 1e-3) / 1e9;
+        printf("expert GEMMs int8 T=%zu (decode)   %8.3f %9.0f GB/s   %.0f%% of 3000 GB/s; bf16 %.3f ms (%.0f GB/s)\n", Ts[k],
+               ms8, gb8, gb8 / 30, ms16, gb16);
+    }
+    b->free(b, x); b->free(b, g); b->free(b, y);
+    return 0;
+}
+
 /* The MoE block with ExpertsInt8 experts (W8A16 kernels) against the same block with bf16 experts,
  * in one run: prefill (T = 8192, TF/s of the routed expert GEMMs) and decode (T = 1 and 8: GB/s
  * of expert weights read, int8 bytes for int8, vs 3000 GB/s). Same routing inputs for both. */
@@ -501,6 +566,7 @@ static int bench_moe_int8(lj_backend *b, const bshape *s) {
                    "int8 %.2fx faster\n", T, ms8, gb8, gb8 / 30, ms16, gb16, ms16 / ms8);
         }
     }
+    if (bench_w8a16_gemms(b, s, ex16, ex8) != 0) return -1;
     b->free(b, x); b->free(b, router); b->free(b, ex16); b->free(b, ex8); b->free(b, out);
     return 0;
 }

@@ -199,6 +199,7 @@ static void cuda_destroy(lj_backend *b) {
     if (im) {
         if (im->stream) cudaStreamSynchronize(im->stream);
         if (im->cublas) cublasDestroy(im->cublas);
+        ljc_moe_free_tables(im);
         if (im->scratch) cudaFree(im->scratch);
         if (im->pinned) cudaFreeHost(im->pinned);
         if (im->stream) cudaStreamDestroy(im->stream);

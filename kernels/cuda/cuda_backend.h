@@ -33,6 +33,12 @@ int ljc_fill_alog(lj_backend *b, float *dst, size_t n, size_t period);
 enum { LJC_MOE_AUTO = 0, LJC_MOE_GROUPED = 1, LJC_MOE_LOOP = 2 };
 void ljc_set_moe_gemm(lj_backend *b, int mode);
 
+/* The W8A16 grouped GEMM alone (moe_w8a16.h): rows [Σ_{j<e} cnt[j], + cnt[e]) of x [R, K] times
+ * expert e's int8 matrix w[e] [N, K] (scales in w[e].scale) into y [R, N]; cnt on the host (the
+ * MoE op keeps them on the device). For benchmarks and tests. Queued on the backend's stream. */
+int ljc_w8a16_gemm(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx, void *y,
+                   size_t ldy);
+
 /* Milliseconds of GPU time between two points of the backend's stream: ljc_timer_mark records an
  * event; ljc_timer_elapsed waits for the later one. Events are owned by the caller's handle. */
 typedef struct ljc_timer { void *start, *stop; } ljc_timer;

@@ -23,6 +23,8 @@ typedef struct ljc_api {
     void (*set_moe_gemm)(lj_backend *b, int mode);
     int (*timer_start)(lj_backend *b, ljc_timer *t);
     int (*timer_stop)(lj_backend *b, ljc_timer *t, double *ms);
+    int (*w8a16_gemm)(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx, void *y,
+                      size_t ldy);
 } ljc_api;
 
 #ifdef __cplusplus

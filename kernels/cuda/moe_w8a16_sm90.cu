@@ -26,6 +26,11 @@ typedef __nv_bfloat16 bf16;
 #define WG_STAGES 4
 #define WG_THREADS 256
 #define WG_QS 80                  /* byte row stride of the int8 tile: 16-bit fragment loads conflict-free */
+#ifdef WG_NO_PROXY_FENCE   /* experiment only: measures what the fence costs (not correct without it) */
+#define WG_PROXY_FENCE() ((void)0)
+#else
+#define WG_PROXY_FENCE() fence_proxy_async_smem()
+#endif
 
 template <int BT> struct wg_cfg {
     static constexpr int b_bytes = BT * 128;                          /* x tile [BT, 64] bf16, swizzled */
@@ -141,7 +146,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         wg_commit();
     }
     wg_cp_wait<WG_STAGES - 2>();
-    fence_proxy_async_smem();
+    WG_PROXY_FENCE();
     __syncthreads();
     widen(0, af0);
     auto step = [&](int kt, uint32_t (*cur)[4], uint32_t (*next)[4]) {
@@ -160,7 +165,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         if (kt + 1 < KT) {
             wgmma_wait<1>();                 /* step kt-1 done here: its A registers and stage are free */
             wg_cp_wait<WG_STAGES - 3>();     /* this thread's part of step kt+1 landed */
-            fence_proxy_async_smem();
+            WG_PROXY_FENCE();
             __syncthreads();                 /* ... everyone's; and both warpgroups finished step kt-1 */
             if (kt + WG_STAGES - 1 < KT) load(kt + WG_STAGES - 1);
             wg_commit();

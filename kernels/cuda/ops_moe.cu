@@ -5,6 +5,9 @@
  *   sum of its k expert rows (a gather, no atomics: deterministic).
  * cuBLAS's grouped GEMM takes the group sizes on the host, so the op copies the E expert counts
  * back and waits for them: the one synchronisation of a forward step outside its result. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/moe_w8a16.h"
 
@@ -132,6 +135,52 @@ static int groups_run(lj_backend *b, moe_groups *g, const void **A, const void *
     return 0;
 }
 
+/* Device copies of small host tables (int8 experts' pointer tables), keyed by their contents: a
+ * layer's table is uploaded once, the first step that sees it, so a MoE step neither copies it nor
+ * waits for the copy — one host synchronisation less per MoE layer per decode step. */
+struct ljc_ptr_table {
+    size_t bytes;
+    void *host;   /* the contents */
+    void *dev;    /* device copy */
+    struct ljc_ptr_table *next;
+};
+
+void ljc_moe_free_tables(ljc_impl *im) {
+    for (ljc_ptr_table *t = im->tables, *nx; t; t = nx) {
+        nx = t->next;
+        cudaFree(t->dev);
+        free(t->host);
+        free(t);
+    }
+    im->tables = NULL;
+}
+
+static int moe_device_table(lj_backend *b, const void *tab, size_t bytes, void **dev) {
+    ljc_impl *im = ljc_of(b);
+    for (ljc_ptr_table *t = im->tables; t; t = t->next)
+        if (t->bytes == bytes && !memcmp(t->host, tab, bytes)) { *dev = t->dev; return 0; }
+    ljc_ptr_table *t = (ljc_ptr_table *)calloc(1, sizeof *t);
+    if (!t || !(t->host = malloc(bytes))) {
+        free(t);
+        return ljc_set_err(b, "cuda moe: out of host memory for a pointer table");
+    }
+    memcpy(t->host, tab, bytes);
+    t->bytes = bytes;
+    cudaError_t e = cudaMalloc(&t->dev, bytes);
+    if (e == cudaSuccess) e = cudaMemcpy(t->dev, tab, bytes, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) {
+        cudaFree(t->dev);
+        free(t->host);
+        free(t);
+        cudaGetLastError();
+        return ljc_set_err(b, "cuda moe: pointer table: %s", cudaGetErrorString(e));
+    }
+    t->next = im->tables;
+    im->tables = t;
+    *dev = t->dev;
+    return 0;
+}
+
 int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     ljc_impl *im = ljc_of(b);
     cudaStream_t st = im->stream;
@@ -192,7 +241,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     LJC_LAUNCHED(b, "moe topk");
     moe_offsets_kernel<<<1, 32, 0, st>>>(cnt, offs, cur, (int)E);
     LJC_LAUNCHED(b, "moe offsets");
-    LJC_CUDA(b, cudaMemcpyAsync(hcnt, cnt, E * 4, cudaMemcpyDeviceToHost, st));
+    if (!i8) LJC_CUDA(b, cudaMemcpyAsync(hcnt, cnt, E * 4, cudaMemcpyDeviceToHost, st));   /* cuBLAS group sizes */
     moe_scatter_kernel<<<ljc_blocks(TK, 256), 256, 0, st>>>(tope, TK, offs, cur, perm, slot, (int)K);
     LJC_LAUNCHED(b, "moe scatter");
     if (es == 4) moe_gather_kernel<float><<<(unsigned)TK, 256, 0, st>>>((const float *)p->x, p->ldx, perm, (float *)xp, H);
@@ -206,9 +255,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
             tab[2 * E + e] = p->down[e].data;
             tab[3 * E + e] = p->down[e].scale;
         }
-        LJC_CUDA(b, cudaMemcpyAsync(dptr, tab, 4 * E * sizeof(void *), cudaMemcpyHostToDevice, st));
-        /* the pinned table is rewritten by the next call: wait for the copy, before the GEMMs */
-        LJC_CUDA(b, cudaStreamSynchronize(st));
+        if (moe_device_table(b, tab, 4 * E * sizeof *tab, (void **)&dptr)) return -1;
         ljc_w8a16_args ga = {(int)E, offs, cnt, (const int8_t *const *)dptr, (const float *const *)(dptr + E),
                              xp, H, gb, 2 * I, TK, 2 * I, H, es == 4, im->w8a16_force};
         int rc = ljc_w8a16_grouped(&ga, st);
@@ -260,5 +307,32 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     if (es == 4) moe_combine_kernel<float><<<(unsigned)T, 256, 0, st>>>((const float *)yp, slot, topw, (int)K, (float *)p->out, p->ldo, H);
     else moe_combine_kernel<bf16><<<(unsigned)T, 256, 0, st>>>((const bf16 *)yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
     LJC_LAUNCHED(b, "moe combine");
+    return 0;
+}
+
+/* The W8A16 grouped GEMM alone (benchmarks and tests): rows [offs[e], offs[e] + cnt[e]) of x go
+ * through expert e's int8 matrix w[e] (all of one shape [N, K]); cnt on the host. */
+extern "C" int ljc_w8a16_gemm(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx,
+                              void *y, size_t ldy) {
+    ljc_impl *im = ljc_of(b);
+    if (E < 1 || E > MOE_MAX_EXPERTS) return ljc_set_err(b, "ljc_w8a16_gemm: %zu experts", E);
+    size_t rows = 0;
+    for (size_t e = 0; e < E; e++) {
+        if (w[e].dtype != LJ_I8 || !w[e].scale || w[e].rows != w[0].rows || w[e].cols != w[0].cols)
+            return ljc_set_err(b, "ljc_w8a16_gemm: expert %zu is not int8 [%zu, %zu] with scales", e, w[0].rows, w[0].cols);
+        rows += (size_t)cnt[e];
+    }
+    const void *tab[2 * MOE_MAX_EXPERTS];
+    for (size_t e = 0; e < E; e++) { tab[e] = w[e].data; tab[E + e] = w[e].scale; }
+    int hc[2 * MOE_MAX_EXPERTS];   /* offsets, counts */
+    for (size_t e = 0, o = 0; e < E; o += (size_t)cnt[e], e++) { hc[e] = (int)o; hc[E + e] = cnt[e]; }
+    void **dptr;
+    int *dc;   /* cached like the pointer tables: a benchmark's repeated calls then wait for nothing */
+    if (moe_device_table(b, tab, 2 * E * sizeof *tab, (void **)&dptr) || moe_device_table(b, hc, 2 * E * sizeof *hc, (void **)&dc))
+        return -1;
+    ljc_w8a16_args a = {(int)E, dc, dc + E, (const int8_t *const *)dptr, (const float *const *)(dptr + E), x, ldx, y, ldy,
+                        rows, w[0].rows, w[0].cols, ljc_f32(b), im->w8a16_force};
+    int rc = ljc_w8a16_grouped(&a, im->stream);
+    if (rc) return ljc_set_err(b, "ljc_w8a16_gemm: %s", cudaGetErrorString((cudaError_t)rc));
     return 0;
 }
