@@ -17,6 +17,8 @@
 
 #include <cuda_bf16.h>
 
+#include <type_traits>
+
 #include "kernels/cuda/wgmma.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -88,6 +90,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
     const int rows = min(BT, a.cnt[e] - tile * BT);
     const size_t row0 = (size_t)a.offs[e] + (size_t)tile * BT;
     const int n0 = (local / tiles) * WG_BM;
+    /* an expert's last tile often holds few rows: at most 128 of 256 runs the n128 MMA over half
+     * the tile (per expert that halves the average padding work) */
+    const bool half = BT == 256 && rows <= 128;   /* the main loop is compiled for both (no branch per MMA) */
     const int8_t *W = a.w[e];
     const bf16 *X = (const bf16 *)a.x;
     bf16 *Y = (bf16 *)a.y;
@@ -113,12 +118,12 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
     const int8_t *wsrc1 = W + (size_t)min(n0 + wr + 64, N - 1) * K + wc * 16;
     const int wsz0 = n0 + wr < N ? 16 : 0, wsz1 = n0 + wr + 64 < N ? 16 : 0;
     const uint32_t wdst = C::b_bytes + wr * WG_QS + wc * 16;
-    auto load = [&](int kt) {   /* step kt -> stage kt % STAGES; rows past the tile are zero-filled */
+    auto load = [&](int kt, auto half_c) {   /* step kt -> stage kt % STAGES; rows past the tile are zero-filled */
         const uint32_t st = sbase + (uint32_t)((kt % WG_STAGES) * C::stage_bytes);
         const int k0 = kt * WG_BK;
 #pragma unroll
         for (int j = 0; j < BT / 32; j++)
-            wg_cp16(st + xdst + j * 32 * 128, xsrc + (j < nx ? j * xstep : 0) + k0, j < nx ? 16 : 0);
+            if (!decltype(half_c)::value || j < 4) wg_cp16(st + xdst + j * 32 * 128, xsrc + (j < nx ? j * xstep : 0) + k0, j < nx ? 16 : 0);
         wg_cp16(st + wdst, wsrc0 + k0, wsz0);
         wg_cp16(st + wdst + 64 * WG_QS, wsrc1 + k0, wsz1);
     };
@@ -134,73 +139,83 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         }
     };
 
-    float acc[BT / 2];
-#pragma unroll
-    for (int i = 0; i < BT / 2; i++) acc[i] = 0.0f;
-    uint32_t af0[4][4], af1[4][4];   /* A fragments of the step that runs and of the next (two names, not an
-                                        index: a runtime index would put them in local memory) */
+    /* one whole path (main loop and epilogue) per tile shape: a branch inside would make the
+     * compiler serialise the MMAs (C7515) */
+    auto run = [&](auto half_c) {
+        float acc[BT / 2];
+    #pragma unroll
+        for (int i = 0; i < BT / 2; i++) acc[i] = 0.0f;
+        uint32_t af0[4][4], af1[4][4];   /* A fragments of the step that runs and of the next (two names, not an
+                                            index: a runtime index would put them in local memory) */
 
-#pragma unroll
-    for (int s = 0; s < WG_STAGES - 1; s++) {
-        if (s < KT) load(s);
-        wg_commit();
-    }
-    wg_cp_wait<WG_STAGES - 2>();
-    WG_PROXY_FENCE();
-    __syncthreads();
-    widen(0, af0);
-    auto step = [&](int kt, uint32_t (*cur)[4], uint32_t (*next)[4]) {
-        const uint32_t bst = sbase + (uint32_t)((kt % WG_STAGES) * C::stage_bytes);
-#pragma unroll
-        for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < 4; s++) {
-            if (BT == 256) wgmma_rs_m64n256(acc, cur[s], wgmma_desc_sw128(bst + 32 * s));
-            else wgmma_rs_m64n128(acc, cur[s], wgmma_desc_sw128(bst + 32 * s));
-        }
-        wgmma_commit();
-#pragma unroll
-        for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
-        if (kt + 1 < KT) {
-            wgmma_wait<1>();                 /* step kt-1 done here: its A registers and stage are free */
-            wg_cp_wait<WG_STAGES - 3>();     /* this thread's part of step kt+1 landed */
+        auto step = [&](int kt, uint32_t (*cur)[4], uint32_t (*next)[4], auto half_c) {
+            const uint32_t bst = sbase + (uint32_t)((kt % WG_STAGES) * C::stage_bytes);
+    #pragma unroll
+            for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
+            wgmma_fence();
+    #pragma unroll
+            for (int s = 0; s < 4; s++) {
+                if (BT == 256 && !decltype(half_c)::value) wgmma_rs_m64n256(acc, cur[s], wgmma_desc_sw128(bst + 32 * s));
+                else wgmma_rs_m64n128(acc, cur[s], wgmma_desc_sw128(bst + 32 * s));
+            }
+            wgmma_commit();
+    #pragma unroll
+            for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
+            if (kt + 1 < KT) {
+                wgmma_wait<1>();                 /* step kt-1 done here: its A registers and stage are free */
+                wg_cp_wait<WG_STAGES - 3>();     /* this thread's part of step kt+1 landed */
+                WG_PROXY_FENCE();
+                __syncthreads();                 /* ... everyone's; and both warpgroups finished step kt-1 */
+                if (kt + WG_STAGES - 1 < KT) load(kt + WG_STAGES - 1, half_c);
+                wg_commit();
+                widen(kt + 1, next);
+            }
+        };
+        auto mainloop = [&](auto half_c) {
+    #pragma unroll
+            for (int s = 0; s < WG_STAGES - 1; s++) {
+                if (s < KT) load(s, half_c);
+                wg_commit();
+            }
+            wg_cp_wait<WG_STAGES - 2>();
             WG_PROXY_FENCE();
-            __syncthreads();                 /* ... everyone's; and both warpgroups finished step kt-1 */
-            if (kt + WG_STAGES - 1 < KT) load(kt + WG_STAGES - 1);
-            wg_commit();
-            widen(kt + 1, next);
+            __syncthreads();
+            widen(0, af0);
+            for (int kt = 0; kt < KT; kt += 2) {
+                step(kt, af0, af1, half_c);
+                if (kt + 1 < KT) step(kt + 1, af1, af0, half_c);
+            }
+        };
+        mainloop(half_c);
+        wgmma_wait<0>();
+    #pragma unroll
+        for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
+        wg_cp_wait<0>();
+        __syncthreads();   /* the pipeline's shared memory becomes the output tile */
+
+        /* epilogue: channel c = 16·warp + g (+8), token t = 8j + 2q (+1); scale, bf16, transpose */
+        const float *S = a.scale[e];
+        bf16 *ys = (bf16 *)smem;   /* [BT, y_stride] */
+        const int c0 = 16 * warp + g;
+        const float s0 = n0 + c0 < N ? S[n0 + c0] : 0.0f, s1 = n0 + c0 + 8 < N ? S[n0 + c0 + 8] : 0.0f;
+    #pragma unroll
+        for (int j = 0; j < BT / 8; j++) {
+            if (decltype(half_c)::value && j >= 16) break;   /* tokens 128.. were not computed */
+            const int t = 8 * j + 2 * q;
+            ys[t * C::y_stride + c0] = __float2bfloat16(acc[4 * j] * s0);
+            ys[(t + 1) * C::y_stride + c0] = __float2bfloat16(acc[4 * j + 1] * s0);
+            ys[t * C::y_stride + c0 + 8] = __float2bfloat16(acc[4 * j + 2] * s1);
+            ys[(t + 1) * C::y_stride + c0 + 8] = __float2bfloat16(acc[4 * j + 3] * s1);
+        }
+        __syncthreads();
+        for (int i = tid; i < rows * (WG_BM / 8); i += WG_THREADS) {   /* 16-byte chunks of y rows */
+            const int r = i / (WG_BM / 8), c = (i % (WG_BM / 8)) * 8;
+            if (n0 + c >= N) continue;   /* N % 8 == 0: a chunk is all in or all out */
+            *reinterpret_cast<uint4 *>(Y + (row0 + r) * a.ldy + n0 + c) = *reinterpret_cast<const uint4 *>(&ys[r * C::y_stride + c]);
         }
     };
-    for (int kt = 0; kt < KT; kt += 2) {
-        step(kt, af0, af1);
-        if (kt + 1 < KT) step(kt + 1, af1, af0);
-    }
-    wgmma_wait<0>();
-#pragma unroll
-    for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
-    wg_cp_wait<0>();
-    __syncthreads();   /* the pipeline's shared memory becomes the output tile */
-
-    /* epilogue: channel c = 16·warp + g (+8), token t = 8j + 2q (+1); scale, bf16, transpose */
-    const float *S = a.scale[e];
-    bf16 *ys = (bf16 *)smem;   /* [BT, y_stride] */
-    const int c0 = 16 * warp + g;
-    const float s0 = n0 + c0 < N ? S[n0 + c0] : 0.0f, s1 = n0 + c0 + 8 < N ? S[n0 + c0 + 8] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < BT / 8; j++) {
-        const int t = 8 * j + 2 * q;
-        ys[t * C::y_stride + c0] = __float2bfloat16(acc[4 * j] * s0);
-        ys[(t + 1) * C::y_stride + c0] = __float2bfloat16(acc[4 * j + 1] * s0);
-        ys[t * C::y_stride + c0 + 8] = __float2bfloat16(acc[4 * j + 2] * s1);
-        ys[(t + 1) * C::y_stride + c0 + 8] = __float2bfloat16(acc[4 * j + 3] * s1);
-    }
-    __syncthreads();
-    for (int i = tid; i < rows * (WG_BM / 8); i += WG_THREADS) {   /* 16-byte chunks of y rows */
-        const int r = i / (WG_BM / 8), c = (i % (WG_BM / 8)) * 8;
-        if (n0 + c >= N) continue;   /* N % 8 == 0: a chunk is all in or all out */
-        *reinterpret_cast<uint4 *>(Y + (row0 + r) * a.ldy + n0 + c) = *reinterpret_cast<const uint4 *>(&ys[r * C::y_stride + c]);
-    }
+    if (half) run(std::true_type{});
+    else run(std::false_type{});
 #endif
 }
 
