@@ -250,7 +250,7 @@ __global__ void w8a16_col_kernel(ljc_w8a16_args a) {
 }
 
 /* ---- block-per-8-channels kernel (decode, bf16) ----------------------------------------------
- * A block owns W8_GC output channels; its 8 warps split K in 512-byte chunks (a lane: 16 int8 of
+ * A block owns W8_GC output channels; its 8 (or 4) warps split K in 512-byte chunks (a lane: 16 int8 of
  * each of the 8 rows — eight independent 16-byte loads in flight per lane — and the matching 16
  * activations, loaded once for the 8 rows). One activation row at a time (an expert's further
  * rows read its weights again, from L2: decode routes one row or a few to an expert). Partial
@@ -269,8 +269,9 @@ __device__ __forceinline__ float w8_dot16(uint4 w, const float *xf) {
     return sum;
 }
 
-__global__ void __launch_bounds__(256, 2) w8a16_gemv_kernel(ljc_w8a16_args a) {
-    __shared__ float part[8][W8_GC];   /* per warp */
+template <int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) w8a16_gemv_kernel(ljc_w8a16_args a) {
+    __shared__ float part[WARPS][W8_GC];   /* per warp */
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int n0 = blockIdx.x * W8_GC;
     const size_t K = a.k;
@@ -291,7 +292,7 @@ __global__ void __launch_bounds__(256, 2) w8a16_gemv_kernel(ljc_w8a16_args a) {
         for (int r = 0; r < cnt; r++) {
             const bf16 *xr = X + (row0 + r) * a.ldx;
             float acc[W8_GC] = {};
-            for (size_t k = (size_t)warp * 512 + lane * 16; k < K; k += 8 * 512) {
+            for (size_t k = (size_t)warp * 512 + lane * 16; k < K; k += WARPS * 512) {
                 uint4 w[W8_GC];
 #pragma unroll
                 for (int c = 0; c < W8_GC; c++) w[c] = __ldg(reinterpret_cast<const uint4 *>(q + c * K + k));
@@ -315,7 +316,7 @@ __global__ void __launch_bounds__(256, 2) w8a16_gemv_kernel(ljc_w8a16_args a) {
                 const int c = threadIdx.x, n = n0 + c;   /* channel n is row n - base = c + shift */
                 float v = 0.0f;
 #pragma unroll
-                for (int w = 0; w < 8; w++) v += part[w][c + shift < W8_GC ? c + shift : 0];
+                for (int w = 0; w < WARPS; w++) v += part[w][c + shift < W8_GC ? c + shift : 0];
                 if (n < (int)a.n) Y[(row0 + r) * a.ldy + n] = __float2bfloat16(v * a.scale[e][n]);
             }
             __syncthreads();
@@ -349,7 +350,17 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
         if (!v4) return (int)cudaErrorMisalignedAddress;
         if (!a->act_fp32 && a->k % 16 == 0 && a->n >= W8_GC && (a->ldx * 2) % 16 == 0 && (uintptr_t)a->x % 16 == 0 &&
             a->force != 2) {
-            w8a16_gemv_kernel<<<(unsigned)((a->n + W8_GC - 1) / W8_GC), 256, 0, stream>>>(*a);
+            /* few output channels (the down projection: 512 blocks) would leave a second, mostly empty
+             * wave of 8-warp blocks; 4-warp blocks all fit at once */
+            const unsigned blocks = (unsigned)((a->n + W8_GC - 1) / W8_GC);
+            static int sms;
+            if (!sms) {
+                int dev;
+                if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
+                    sms = 132;
+            }
+            if (blocks < 8u * (unsigned)sms) w8a16_gemv_kernel<4><<<blocks, 128, 0, stream>>>(*a);
+            else w8a16_gemv_kernel<8><<<blocks, 256, 0, stream>>>(*a);
             return (int)cudaGetLastError();
         }
         dim3 grid((unsigned)((a->n + 7) / 8));
