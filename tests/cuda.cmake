@@ -17,3 +17,8 @@ if(TARGET lj_kernels_cuda)
     set_tests_properties(cuda_model_${fx} cuda_model_bf16_${fx} PROPERTIES SKIP_RETURN_CODE 77 LABELS cuda)
   endforeach()
 endif()
+
+# kernels/cuda/wgmma_gen.cuh is generated (long inline-PTX operand lists): it must be what
+# tools/gen_wgmma.py writes now. Runs without nvcc or a GPU.
+add_test(NAME cuda_wgmma_gen_current
+         COMMAND sh -c "python3 '${CMAKE_SOURCE_DIR}/tools/gen_wgmma.py' | cmp - '${CMAKE_SOURCE_DIR}/kernels/cuda/wgmma_gen.cuh'")

@@ -25,7 +25,9 @@ typedef __nv_bfloat16 bf16;
 
 #define WG_BM 128                 /* output channels per block (2 warpgroups x 64) */
 #define WG_BK 64                  /* K per pipeline step: one 128-byte swizzle row of bf16 */
+#ifndef WG_STAGES
 #define WG_STAGES 4
+#endif
 #define WG_THREADS 256
 #define WG_QS 80                  /* byte row stride of the int8 tile: 16-bit fragment loads conflict-free */
 #ifdef WG_NO_PROXY_FENCE   /* experiment only: measures what the fence costs (not correct without it) */
