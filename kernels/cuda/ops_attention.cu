@@ -8,6 +8,7 @@
  *    and all query heads of that group, so each K/V row is read once; a second launch merges the
  *    splits with their max/sum. */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/attention_sm90.h"
 
 typedef __nv_bfloat16 bf16;
 
@@ -451,7 +452,11 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         if (t->ntok[j] > t->max_tok) t->max_tok = t->ntok[j];
         if (t == &dec && all->pos[i] + 1 > dec_kv_max) dec_kv_max = all->pos[i] + 1;
     }
-    if (pre.n) {
+    if (pre.n && HD == 128 && ljc_fa3_ok()) {   /* Hopper: the wgmma kernel (attention_sm90.cu) */
+        fa3_args f = {(const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo, group, p->n_kv_heads * HD, sl2,
+                      (pre.max_tok + 127) / 128};
+        LJC_CUDA(b, ljc_fa3_prefill(&pre, &f, (int)p->n_heads, st));
+    } else if (pre.n) {
         fa_args a;
         a.q = (const bf16 *)p->q; a.ldq = p->ldq; a.out = (bf16 *)p->out; a.ldo = p->ldo;
         a.n_heads = (int)p->n_heads; a.group = group; a.kvdim = p->n_kv_heads * HD;

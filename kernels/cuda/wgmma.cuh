@@ -22,6 +22,14 @@ __device__ __forceinline__ uint64_t wgmma_desc_sw128(uint32_t saddr) {
            ((uint64_t)1 << 62);
 }
 
+/* descriptor of an MN-major bf16 B operand (N contiguous; imm-trans-b = 1) in the same storage:
+ * 128-byte rows are K (8 rows = one 1024-byte atom, atoms SBO = 1024 bytes apart along K), each row
+ * 64 elements of N; the next 64 of N live `n_stride` bytes further (LBO) */
+__device__ __forceinline__ uint64_t wgmma_desc_sw128_mn(uint32_t saddr, uint32_t n_stride) {
+    return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)((n_stride & 0x3FFFF) >> 4) << 16) |
+           ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
 /* before the first wgmma that reads registers (accumulators, A fragments) written by ordinary code */
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }

@@ -439,6 +439,10 @@ static void run_all(void) {
         test_attention(6, 3, 16, 4, nt, ps);
         size_t nt2[3] = {130, 1, 1}, ps2[3] = {200, 5000, 77};
         test_attention(32, 8, 128, 3, nt2, ps2);
+        /* head_dim 128 prefill (the sm_90a kernel on Hopper): several 128-query and 128-key tiles,
+         * with and without a cache, lengths off the tile sizes */
+        size_t nt6[2] = {300, 129}, ps6[2] = {0, 140};
+        test_attention(8, 2, 128, 2, nt6, ps6);
         size_t nt3[2] = {65, 1}, ps3[2] = {0, 63};
         test_attention(4, 2, 64, 2, nt3, ps3);
         size_t nt4[1] = {45};

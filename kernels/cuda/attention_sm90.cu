@@ -1,0 +1,217 @@
+/* Flash-attention prefill on Hopper wgmma (sm_90a), head dim 128 — see attention_sm90.h.
+ *
+ * A block: 128 queries of one head, two warpgroups of 64. Q stays in registers as the MMA's A
+ * operand for S = Q·Kᵀ; K and V tiles of 128 keys come by cp.async into 128B-swizzled shared
+ * memory (two 64-column halves each), double buffered, and are read by the tensor cores through
+ * descriptors: K as a K-major B operand, V as an MN-major one (trans-b), so neither is ever
+ * rearranged. The online softmax runs on the S accumulators in registers; P (bf16) becomes the A
+ * operand of O += P·V straight from those registers (the accumulator layout is the A-fragment
+ * layout). Never a T×T matrix; masked (causal, cache end) only on tiles that need it. */
+#include "kernels/cuda/attention_sm90.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cuda/wgmma.cuh"
+
+typedef __nv_bfloat16 bf16;
+
+#define F3_BM 128
+#define F3_BN 128
+#define F3_HD 128
+#define F3_THREADS 256
+#define F3_HALF (F3_BN * 128)        /* bytes of a 64-column half tile: 128 rows x 128 bytes */
+#define F3_TILE (2 * F3_HALF)        /* one K or V tile */
+#define F3_STAGE (2 * F3_TILE)       /* K then V */
+#define F3_SMEM (2 * F3_STAGE + 1024)
+
+__device__ __forceinline__ void f3_cp16(uint32_t dst, const void *src, int bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
+}
+__device__ __forceinline__ float f3_ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+__device__ __forceinline__ uint32_t f3_pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t *>(&v);
+}
+
+__global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seqs, fa3_args a) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ unsigned char f3_dyn[];
+    const uint32_t sbase = ((uint32_t)__cvta_generic_to_shared(f3_dyn) + 1023) & ~1023u;   /* swizzle atoms */
+    const int s = blockIdx.z, h = blockIdx.y, qt = a.n_qtiles - 1 - blockIdx.x;   /* heavy (late) tiles first */
+    const int ntok = seqs.ntok[s], pos = seqs.pos[s];
+    if (qt * F3_BM >= ntok) return;
+    const int kvh = h / a.group, kv_len = pos + ntok;
+    const int q_end = min(ntok, (qt + 1) * F3_BM), kv_end = min(kv_len, pos + q_end);
+    const int nkv = (kv_end + F3_BN - 1) / F3_BN;
+    const bf16 *kc = (const bf16 *)seqs.p0[s] + (size_t)kvh * F3_HD, *vc = (const bf16 *)seqs.p1[s] + (size_t)kvh * F3_HD;
+    const bf16 *qb = a.q + (size_t)seqs.start[s] * a.ldq + (size_t)h * F3_HD;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, q4 = lane % 4;
+    const int row0 = qt * F3_BM + warp * 16 + g, row1 = row0 + 8;   /* this thread's two query rows */
+
+    /* Q as A fragments: slice t covers head dims 16t..16t+15 */
+    uint32_t qf[F3_HD / 16][4];
+#pragma unroll
+    for (int t = 0; t < F3_HD / 16; t++) {
+        const int c = 16 * t + 2 * q4;
+        qf[t][0] = row0 < ntok ? *(const uint32_t *)(qb + (size_t)row0 * a.ldq + c) : 0u;
+        qf[t][1] = row1 < ntok ? *(const uint32_t *)(qb + (size_t)row1 * a.ldq + c) : 0u;
+        qf[t][2] = row0 < ntok ? *(const uint32_t *)(qb + (size_t)row0 * a.ldq + c + 8) : 0u;
+        qf[t][3] = row1 < ntok ? *(const uint32_t *)(qb + (size_t)row1 * a.ldq + c + 8) : 0u;
+    }
+
+    /* copy plan: key rows tid/16 + 16i, 16-byte chunk tid % 16 of the 256-byte row (half = chunk / 8) */
+    const int lr = tid / 16, lc = tid % 16;
+    const uint32_t ldst = (uint32_t)((lc / 8) * F3_HALF) + sw128_offset(lr, lc % 8);
+    auto load = [&](int j, int stage) {
+        const uint32_t kd = sbase + (uint32_t)(stage * F3_STAGE) + ldst;
+#pragma unroll
+        for (int i = 0; i < F3_BN / 16; i++) {
+            const int key = j * F3_BN + lr + 16 * i;
+            const bool ok = key < kv_len;
+            const size_t off = ok ? (size_t)key * a.kvdim + lc * 8 : 0;
+            f3_cp16(kd + i * 16 * 128, kc + off, ok ? 16 : 0);
+            f3_cp16(kd + F3_TILE + i * 16 * 128, vc + off, ok ? 16 : 0);
+        }
+    };
+
+    float o[F3_HD / 2];
+#pragma unroll
+    for (int i = 0; i < F3_HD / 2; i++) o[i] = 0.0f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
+    const int qpos0 = pos + row0, qpos1 = pos + row1;
+
+    load(0, 0);
+    asm volatile("cp.async.commit_group;\n" ::);
+    for (int j = 0; j < nkv; j++) {
+        const int st = j & 1;
+        if (j + 1 < nkv) load(j + 1, st ^ 1);   /* that stage's tile (j-1) is done: the barrier below */
+        asm volatile("cp.async.commit_group;\n" ::);
+        asm volatile("cp.async.wait_group 1;\n" ::);
+        fence_proxy_async_smem();
+        __syncthreads();
+        const uint32_t kt = sbase + (uint32_t)(st * F3_STAGE), vt = kt + F3_TILE;
+
+        /* S = Q·Kᵀ (64 queries x 128 keys per warpgroup) */
+        float sc[F3_BN / 2];
+#pragma unroll
+        for (int i = 0; i < F3_BN / 2; i++) sc[i] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < F3_BN / 2; i++) wgmma_pin(sc[i]);
+        wgmma_fence();
+#pragma unroll
+        for (int t = 0; t < F3_HD / 16; t++)
+            wgmma_rs_m64n128(sc, qf[t], wgmma_desc_sw128(kt + (uint32_t)((t / 4) * F3_HALF + 32 * (t % 4))));
+        wgmma_commit();
+        wgmma_wait<0>();
+#pragma unroll
+        for (int i = 0; i < F3_BN / 2; i++) wgmma_pin(sc[i]);
+
+        /* mask: keys after the query's position, or past the cache */
+        const int key0 = j * F3_BN;
+        if (key0 + F3_BN - 1 > pos + qt * F3_BM || key0 + F3_BN > kv_len) {
+#pragma unroll
+            for (int jj = 0; jj < F3_BN / 8; jj++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int key = key0 + 8 * jj + 2 * q4 + (e & 1), qp = e < 2 ? qpos0 : qpos1;
+                    if (key > qp || key >= kv_len) sc[4 * jj + e] = -INFINITY;
+                }
+        }
+        /* online softmax, base 2: rows g (elements 0,1) and g+8 (2,3) */
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int jj = 0; jj < F3_BN / 8; jj++) {
+            mx0 = fmaxf(mx0, fmaxf(sc[4 * jj], sc[4 * jj + 1]));
+            mx1 = fmaxf(mx1, fmaxf(sc[4 * jj + 2], sc[4 * jj + 3]));
+        }
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float mn0 = fmaxf(m0, mx0 * a.scale_log2), mn1 = fmaxf(m1, mx1 * a.scale_log2);
+        const float mu0 = mn0 == -INFINITY ? 0.0f : mn0, mu1 = mn1 == -INFINITY ? 0.0f : mn1;
+        const float al0 = f3_ex2(m0 - mu0), al1 = f3_ex2(m1 - mu1);
+        float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+        for (int jj = 0; jj < F3_BN / 8; jj++) {
+            sc[4 * jj] = f3_ex2(sc[4 * jj] * a.scale_log2 - mu0);
+            sc[4 * jj + 1] = f3_ex2(sc[4 * jj + 1] * a.scale_log2 - mu0);
+            sc[4 * jj + 2] = f3_ex2(sc[4 * jj + 2] * a.scale_log2 - mu1);
+            sc[4 * jj + 3] = f3_ex2(sc[4 * jj + 3] * a.scale_log2 - mu1);
+            s0 += sc[4 * jj] + sc[4 * jj + 1];
+            s1 += sc[4 * jj + 2] + sc[4 * jj + 3];
+        }
+        l0 = l0 * al0 + s0;
+        l1 = l1 * al1 + s1;
+        m0 = mn0;
+        m1 = mn1;
+#pragma unroll
+        for (int jj = 0; jj < F3_HD / 8; jj++) {
+            o[4 * jj] *= al0; o[4 * jj + 1] *= al0;
+            o[4 * jj + 2] *= al1; o[4 * jj + 3] *= al1;
+        }
+        /* P as A fragments: slice t = keys 16t..16t+15 = accumulator blocks 2t, 2t+1 */
+        uint32_t pf[F3_BN / 16][4];
+#pragma unroll
+        for (int t = 0; t < F3_BN / 16; t++) {
+            pf[t][0] = f3_pack(sc[8 * t], sc[8 * t + 1]);
+            pf[t][1] = f3_pack(sc[8 * t + 2], sc[8 * t + 3]);
+            pf[t][2] = f3_pack(sc[8 * t + 4], sc[8 * t + 5]);
+            pf[t][3] = f3_pack(sc[8 * t + 6], sc[8 * t + 7]);
+        }
+        /* O += P·V: V is MN-major (head dims contiguous), 16 keys = 2048 bytes per slice */
+#pragma unroll
+        for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
+        wgmma_fence();
+#pragma unroll
+        for (int t = 0; t < F3_BN / 16; t++) wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
+        wgmma_commit();
+        wgmma_wait<0>();
+#pragma unroll
+        for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
+        __syncthreads();   /* this stage is refilled by the next iteration's copy */
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::);
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float i0 = l0 > 0 ? 1.0f / l0 : 0.0f, i1 = l1 > 0 ? 1.0f / l1 : 0.0f;
+    bf16 *ob = a.out + (size_t)seqs.start[s] * a.ldo + (size_t)h * F3_HD;
+#pragma unroll
+    for (int jj = 0; jj < F3_HD / 8; jj++) {
+        const int col = 8 * jj + 2 * q4;
+        if (row0 < ntok) *(__nv_bfloat162 *)(ob + (size_t)row0 * a.ldo + col) = __floats2bfloat162_rn(o[4 * jj] * i0, o[4 * jj + 1] * i0);
+        if (row1 < ntok) *(__nv_bfloat162 *)(ob + (size_t)row1 * a.ldo + col) = __floats2bfloat162_rn(o[4 * jj + 2] * i1, o[4 * jj + 3] * i1);
+    }
+#endif
+}
+
+int ljc_fa3_ok(void) {
+    static int ok = -1;
+    if (ok < 0) {
+        int dev, major = 0, minor = 0;
+        ok = cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+             cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess && major == 9 && minor == 0;
+        if (getenv("LJC_FA3") && !strcmp(getenv("LJC_FA3"), "off")) ok = 0;   /* A/B against the mma.sync kernel */
+    }
+    return ok;
+}
+
+cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st) {
+    static bool attr_set;
+    if (!attr_set) {
+        cudaError_t e = cudaFuncSetAttribute(fa3_prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, F3_SMEM);
+        if (e != cudaSuccess) return e;
+        attr_set = true;
+    }
+    dim3 grid((unsigned)a->n_qtiles, (unsigned)n_heads, (unsigned)pre->n);
+    fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(*pre, *a);
+    return cudaGetLastError();
+}

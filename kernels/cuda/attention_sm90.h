@@ -1,0 +1,21 @@
+/* Causal GQA flash-attention prefill on Hopper's warpgroup MMA (sm_90a), head dim 128, bf16: the
+ * prefill half of ops_attention.cu's attention op on H100-class GPUs. */
+#pragma once
+
+#include "kernels/cuda/cuda_internal.h"
+
+struct fa3_args {
+    const __nv_bfloat16 *q;
+    size_t ldq;
+    __nv_bfloat16 *out;
+    size_t ldo;
+    int group;          /* query heads per kv head */
+    size_t kvdim;       /* n_kv_heads * 128: a cache row */
+    float scale_log2;   /* softmax scale x log2(e) */
+    int n_qtiles;       /* 128-query tiles of the longest sequence */
+};
+
+/* 1 when the current device runs the sm_90a kernel */
+int ljc_fa3_ok(void);
+/* `pre`: sequences with > 1 new token (their K/V already appended to the caches p0/p1) */
+cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st);
