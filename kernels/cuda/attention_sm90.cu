@@ -2,7 +2,7 @@
  *
  * A block: 128 queries of one head, two warpgroups of 64. Q stays in registers as the MMA's A
  * operand for S = Q·Kᵀ; K and V tiles of 128 keys come by cp.async into 128B-swizzled shared
- * memory (two 64-column halves each), double buffered, and are read by the tensor cores through
+ * memory (two 64-column halves each), three stages, and are read by the tensor cores through
  * descriptors: K as a K-major B operand, V as an MN-major one (trans-b), so neither is ever
  * rearranged. The online softmax runs on the S accumulators in registers; P (bf16) becomes the A
  * operand of O += P·V straight from those registers (the accumulator layout is the A-fragment
@@ -14,6 +14,8 @@
 
 #include "kernels/cuda/wgmma.cuh"
 
+#include <type_traits>
+
 typedef __nv_bfloat16 bf16;
 
 #define F3_BM 128
@@ -23,7 +25,8 @@ typedef __nv_bfloat16 bf16;
 #define F3_HALF (F3_BN * 128)        /* bytes of a 64-column half tile: 128 rows x 128 bytes */
 #define F3_TILE (2 * F3_HALF)        /* one K or V tile */
 #define F3_STAGE (2 * F3_TILE)       /* K then V */
-#define F3_SMEM (2 * F3_STAGE + 1024)
+#define F3_STAGES 3
+#define F3_SMEM (F3_STAGES * F3_STAGE + 1024)
 
 __device__ __forceinline__ void f3_cp16(uint32_t dst, const void *src, int bytes) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
@@ -79,35 +82,47 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         }
     };
 
-    float o[F3_HD / 2];
+    float o[F3_HD / 2], sc[F3_BN / 2];
 #pragma unroll
     for (int i = 0; i < F3_HD / 2; i++) o[i] = 0.0f;
+    uint32_t pf[F3_BN / 16][4];   /* P of the previous tile as A fragments: slice t = keys 16t..16t+15 */
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
     const int qpos0 = pos + row0, qpos1 = pos + row1;
+    auto stage_addr = [&](int j) { return sbase + (uint32_t)((j % F3_STAGES) * F3_STAGE); };
 
-    load(0, 0);
-    asm volatile("cp.async.commit_group;\n" ::);
-    for (int j = 0; j < nkv; j++) {
-        const int st = j & 1;
-        if (j + 1 < nkv) load(j + 1, st ^ 1);   /* that stage's tile (j-1) is done: the barrier below */
-        asm volatile("cp.async.commit_group;\n" ::);
-        asm volatile("cp.async.wait_group 1;\n" ::);
+    /* Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} are issued together; the softmax of S_j runs
+     * while the P·V MMA does (FA3's intra-warpgroup overlap), in place on the S registers (P_{j-1}'s
+     * registers are still being read); then O is rescaled and S_j packed into P_j. Three stages:
+     * tile j+1 loads while tiles j (K) and j-1 (V) are read. */
+    auto tile = [&](int j, auto first_c) {
+        constexpr bool first = decltype(first_c)::value;
+        asm volatile("cp.async.wait_group 0;\n" ::);   /* tile j (issued one tile ago) */
         fence_proxy_async_smem();
-        __syncthreads();
-        const uint32_t kt = sbase + (uint32_t)(st * F3_STAGE), vt = kt + F3_TILE;
-
-        /* S = Q·Kᵀ (64 queries x 128 keys per warpgroup) */
-        float sc[F3_BN / 2];
+        __syncthreads();   /* tile j visible to all; everyone is past tile j-1, so tile j-2's stage is free */
+        if (j + 1 < nkv) load(j + 1, (j + 1) % F3_STAGES);
+        asm volatile("cp.async.commit_group;\n" ::);
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) sc[i] = 0.0f;
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) wgmma_pin(sc[i]);
+#pragma unroll
+        for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
         wgmma_fence();
+        const uint32_t kt = stage_addr(j);
 #pragma unroll
         for (int t = 0; t < F3_HD / 16; t++)
             wgmma_rs_m64n128(sc, qf[t], wgmma_desc_sw128(kt + (uint32_t)((t / 4) * F3_HALF + 32 * (t % 4))));
         wgmma_commit();
-        wgmma_wait<0>();
+        if (!first) {   /* V is MN-major (head dims contiguous): 16 keys = 2048 bytes per slice */
+            const uint32_t vt = stage_addr(j - 1) + F3_TILE;
+#pragma unroll
+            for (int t = 0; t < F3_BN / 16; t++)
+                wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
+            wgmma_commit();
+            wgmma_wait<1>();   /* S_j done; P·V may still run */
+        } else {
+            wgmma_wait<0>();
+        }
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) wgmma_pin(sc[i]);
 
@@ -150,13 +165,16 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         l1 = l1 * al1 + s1;
         m0 = mn0;
         m1 = mn1;
+        if (!first) {
+            wgmma_wait<0>();   /* P_{j-1}·V_{j-1} done: O and P's registers are ours again */
+#pragma unroll
+            for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
+        }
 #pragma unroll
         for (int jj = 0; jj < F3_HD / 8; jj++) {
             o[4 * jj] *= al0; o[4 * jj + 1] *= al0;
             o[4 * jj + 2] *= al1; o[4 * jj + 3] *= al1;
         }
-        /* P as A fragments: slice t = keys 16t..16t+15 = accumulator blocks 2t, 2t+1 */
-        uint32_t pf[F3_BN / 16][4];
 #pragma unroll
         for (int t = 0; t < F3_BN / 16; t++) {
             pf[t][0] = f3_pack(sc[8 * t], sc[8 * t + 1]);
@@ -164,17 +182,23 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
             pf[t][2] = f3_pack(sc[8 * t + 4], sc[8 * t + 5]);
             pf[t][3] = f3_pack(sc[8 * t + 6], sc[8 * t + 7]);
         }
-        /* O += P·V: V is MN-major (head dims contiguous), 16 keys = 2048 bytes per slice */
+    };
+
+    load(0, 0);
+    asm volatile("cp.async.commit_group;\n" ::);
+    tile(0, std::true_type{});
+    for (int j = 1; j < nkv; j++) tile(j, std::false_type{});
+    {   /* the last tile's P·V */
 #pragma unroll
         for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
         wgmma_fence();
+        const uint32_t vt = stage_addr(nkv - 1) + F3_TILE;
 #pragma unroll
         for (int t = 0; t < F3_BN / 16; t++) wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
         wgmma_commit();
         wgmma_wait<0>();
 #pragma unroll
         for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
-        __syncthreads();   /* this stage is refilled by the next iteration's copy */
     }
     asm volatile("cp.async.wait_group 0;\n" ::);
 
