@@ -26,11 +26,31 @@ typedef __nv_bfloat16 bf16;
 #define F3_TILE (2 * F3_HALF)        /* one K or V tile */
 #define F3_STAGE (2 * F3_TILE)       /* K then V */
 #define F3_STAGES 3
-#define F3_SMEM (F3_STAGES * F3_STAGE + 1024)
+#define F3_SMEM (F3_STAGES * F3_STAGE + 1024 + 64)   /* + alignment slack + the stage barriers */
 
 __device__ __forceinline__ void f3_cp16(uint32_t dst, const void *src, int bytes) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
 }
+/* stage barriers (mbarrier, 256 arrivals a phase): "full" completes when every thread's copies
+ * into the stage have landed, "empty" when every thread is done reading it. They replace a
+ * block-wide barrier per tile, which kept the two warpgroups in lockstep (the top stall in ncu:
+ * 1.7 cycles per instruction waiting at it); now a warpgroup may run up to a tile ahead. */
+__device__ __forceinline__ void f3_bar_init(uint32_t bar, int count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count));
+}
+__device__ __forceinline__ void f3_bar_arrive(uint32_t bar) {
+    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar) : "memory");
+}
+/* arrives when all of this thread's earlier cp.async copies have landed */
+__device__ __forceinline__ void f3_bar_arrive_copies(uint32_t bar) {
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void f3_bar_wait(uint32_t bar, uint32_t parity) {
+    asm volatile("{\n.reg .pred done;\nF3_WAIT_%=:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra F3_WAIT_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
+
 __device__ __forceinline__ float f3_ex2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
@@ -89,6 +109,7 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f;
     const int qpos0 = pos + row0, qpos1 = pos + row1;
     auto stage_addr = [&](int j) { return sbase + (uint32_t)((j % F3_STAGES) * F3_STAGE); };
+    const uint32_t full = sbase + F3_STAGES * F3_STAGE, empty = full + 8 * F3_STAGES;   /* [STAGES] each */
 
     /* Tile j: S_j = Q·K_jᵀ and O += P_{j-1}·V_{j-1} are issued together; the softmax of S_j runs
      * while the P·V MMA does (FA3's intra-warpgroup overlap), in place on the S registers (P_{j-1}'s
@@ -96,11 +117,8 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
      * tile j+1 loads while tiles j (K) and j-1 (V) are read. */
     auto tile = [&](int j, auto first_c) {
         constexpr bool first = decltype(first_c)::value;
-        asm volatile("cp.async.wait_group 0;\n" ::);   /* tile j (issued one tile ago) */
-        fence_proxy_async_smem();
-        __syncthreads();   /* tile j visible to all; everyone is past tile j-1, so tile j-2's stage is free */
-        if (j + 1 < nkv) load(j + 1, (j + 1) % F3_STAGES);
-        asm volatile("cp.async.commit_group;\n" ::);
+        f3_bar_wait(full + 8 * (j % F3_STAGES), (uint32_t)(j / F3_STAGES) & 1);   /* tile j landed */
+        fence_proxy_async_smem();   /* copies (generic proxy) before the MMAs' reads (async proxy) */
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) sc[i] = 0.0f;
 #pragma unroll
@@ -119,10 +137,15 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
             for (int t = 0; t < F3_BN / 16; t++)
                 wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
             wgmma_commit();
-            wgmma_wait<1>();   /* S_j done; P·V may still run */
-        } else {
-            wgmma_wait<0>();
         }
+        if (j + 1 < nkv) {   /* tile j+1 into the stage of tile j-2, once every thread is done with it */
+            const int ns = (j + 1) % F3_STAGES;
+            if (j >= 2) f3_bar_wait(empty + 8 * ns, (uint32_t)((j - 2) / F3_STAGES) & 1);
+            load(j + 1, ns);
+            f3_bar_arrive_copies(full + 8 * ns);
+        }
+        if (!first) wgmma_wait<1>();   /* S_j done; P·V may still run */
+        else wgmma_wait<0>();
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) wgmma_pin(sc[i]);
 
@@ -169,6 +192,7 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
             wgmma_wait<0>();   /* P_{j-1}·V_{j-1} done: O and P's registers are ours again */
 #pragma unroll
             for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
+            f3_bar_arrive(empty + 8 * ((j - 1) % F3_STAGES));   /* tile j-1 (its K and V) no longer read here */
         }
 #pragma unroll
         for (int jj = 0; jj < F3_HD / 8; jj++) {
@@ -184,8 +208,14 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         }
     };
 
+    if (tid == 0)
+        for (int i = 0; i < F3_STAGES; i++) {
+            f3_bar_init(full + 8 * i, F3_THREADS);
+            f3_bar_init(empty + 8 * i, F3_THREADS);
+        }
+    __syncthreads();   /* barriers initialised before anyone arrives */
     load(0, 0);
-    asm volatile("cp.async.commit_group;\n" ::);
+    f3_bar_arrive_copies(full);
     tile(0, std::true_type{});
     for (int j = 1; j < nkv; j++) tile(j, std::false_type{});
     {   /* the last tile's P·V */
@@ -200,8 +230,6 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
 #pragma unroll
         for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
     }
-    asm volatile("cp.async.wait_group 0;\n" ::);
-
     l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
     l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
