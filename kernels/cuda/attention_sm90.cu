@@ -51,6 +51,11 @@ __device__ __forceinline__ void f3_bar_wait(uint32_t bar, uint32_t parity) {
                  "@!done bra F3_WAIT_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
 }
 
+/* named barriers 1 and 2: "warpgroup 0 / 1 may issue its MMAs" (FA3's ping-pong: the MMAs of one
+ * warpgroup run while the other does its softmax) */
+__device__ __forceinline__ void f3_named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
+__device__ __forceinline__ void f3_named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
+
 __device__ __forceinline__ float f3_ex2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
@@ -73,7 +78,7 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
     const int nkv = (kv_end + F3_BN - 1) / F3_BN;
     const bf16 *kc = (const bf16 *)seqs.p0[s] + (size_t)kvh * F3_HD, *vc = (const bf16 *)seqs.p1[s] + (size_t)kvh * F3_HD;
     const bf16 *qb = a.q + (size_t)seqs.start[s] * a.ldq + (size_t)h * F3_HD;
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane / 4, q4 = lane % 4;
+    const int tid = threadIdx.x, warp = tid / 32, wg = warp / 4, lane = tid % 32, g = lane / 4, q4 = lane % 4;
     const int row0 = qt * F3_BM + warp * 16 + g, row1 = row0 + 8;   /* this thread's two query rows */
 
     /* Q as A fragments: slice t covers head dims 16t..16t+15 */
@@ -119,6 +124,9 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         constexpr bool first = decltype(first_c)::value;
         f3_bar_wait(full + 8 * (j % F3_STAGES), (uint32_t)(j / F3_STAGES) & 1);   /* tile j landed */
         fence_proxy_async_smem();   /* copies (generic proxy) before the MMAs' reads (async proxy) */
+#ifndef F3_NO_PINGPONG
+        f3_named_sync(1 + wg);
+#endif
 #pragma unroll
         for (int i = 0; i < F3_BN / 2; i++) sc[i] = 0.0f;
 #pragma unroll
@@ -138,6 +146,9 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
                 wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
             wgmma_commit();
         }
+#ifndef F3_NO_PINGPONG
+        f3_named_arrive(2 - wg);   /* the other warpgroup's turn */
+#endif
         if (j + 1 < nkv) {   /* tile j+1 into the stage of tile j-2, once every thread is done with it */
             const int ns = (j + 1) % F3_STAGES;
             if (j >= 2) f3_bar_wait(empty + 8 * ns, (uint32_t)((j - 2) / F3_STAGES) & 1);
@@ -214,6 +225,9 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
             f3_bar_init(empty + 8 * i, F3_THREADS);
         }
     __syncthreads();   /* barriers initialised before anyone arrives */
+#ifndef F3_NO_PINGPONG
+    if (wg == 1) f3_named_arrive(1);   /* warpgroup 0 issues first */
+#endif
     load(0, 0);
     f3_bar_arrive_copies(full);
     tile(0, std::true_type{});
@@ -221,11 +235,17 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
     {   /* the last tile's P·V */
 #pragma unroll
         for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
+#ifndef F3_NO_PINGPONG
+        f3_named_sync(1 + wg);
+#endif
         wgmma_fence();
         const uint32_t vt = stage_addr(nkv - 1) + F3_TILE;
 #pragma unroll
         for (int t = 0; t < F3_BN / 16; t++) wgmma_rs_m64n128_tb(o, pf[t], wgmma_desc_sw128_mn(vt + (uint32_t)(t * 2048), F3_HALF));
         wgmma_commit();
+#ifndef F3_NO_PINGPONG
+        if (wg == 0) f3_named_arrive(2);   /* warpgroup 1's last turn; every arrive has its sync */
+#endif
         wgmma_wait<0>();
 #pragma unroll
         for (int i = 0; i < F3_HD / 2; i++) wgmma_pin(o[i]);
