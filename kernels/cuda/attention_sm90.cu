@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/device_util.cuh"
 #include "kernels/cuda/wgmma.cuh"
 
 #include <type_traits>
@@ -28,9 +29,6 @@ typedef __nv_bfloat16 bf16;
 #define F3_STAGES 3
 #define F3_SMEM (F3_STAGES * F3_STAGE + 1024 + 64)   /* + alignment slack + the stage barriers */
 
-__device__ __forceinline__ void f3_cp16(uint32_t dst, const void *src, int bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
 /* stage barriers (mbarrier, 256 arrivals a phase): "full" completes when every thread's copies
  * into the stage have landed, "empty" when every thread is done reading it. They replace a
  * block-wide barrier per tile, which kept the two warpgroups in lockstep (the top stall in ncu:
@@ -56,15 +54,6 @@ __device__ __forceinline__ void f3_bar_wait(uint32_t bar, uint32_t parity) {
 __device__ __forceinline__ void f3_named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
 __device__ __forceinline__ void f3_named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 
-__device__ __forceinline__ float f3_ex2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-__device__ __forceinline__ uint32_t f3_pack(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
 
 __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seqs, fa3_args a) {
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -102,8 +91,8 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
             const int key = j * F3_BN + lr + 16 * i;
             const bool ok = key < kv_len;
             const size_t off = ok ? (size_t)key * a.kvdim + lc * 8 : 0;
-            f3_cp16(kd + i * 16 * 128, kc + off, ok ? 16 : 0);
-            f3_cp16(kd + F3_TILE + i * 16 * 128, vc + off, ok ? 16 : 0);
+            ljc_cp_async16(kd + i * 16 * 128, kc + off, ok ? 16 : 0);
+            ljc_cp_async16(kd + F3_TILE + i * 16 * 128, vc + off, ok ? 16 : 0);
         }
     };
 
@@ -184,14 +173,14 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
         const float mn0 = fmaxf(m0, mx0 * a.scale_log2), mn1 = fmaxf(m1, mx1 * a.scale_log2);
         const float mu0 = mn0 == -INFINITY ? 0.0f : mn0, mu1 = mn1 == -INFINITY ? 0.0f : mn1;
-        const float al0 = f3_ex2(m0 - mu0), al1 = f3_ex2(m1 - mu1);
+        const float al0 = ljc_ex2(m0 - mu0), al1 = ljc_ex2(m1 - mu1);
         float s0 = 0.0f, s1 = 0.0f;
 #pragma unroll
         for (int jj = 0; jj < F3_BN / 8; jj++) {
-            sc[4 * jj] = f3_ex2(sc[4 * jj] * a.scale_log2 - mu0);
-            sc[4 * jj + 1] = f3_ex2(sc[4 * jj + 1] * a.scale_log2 - mu0);
-            sc[4 * jj + 2] = f3_ex2(sc[4 * jj + 2] * a.scale_log2 - mu1);
-            sc[4 * jj + 3] = f3_ex2(sc[4 * jj + 3] * a.scale_log2 - mu1);
+            sc[4 * jj] = ljc_ex2(sc[4 * jj] * a.scale_log2 - mu0);
+            sc[4 * jj + 1] = ljc_ex2(sc[4 * jj + 1] * a.scale_log2 - mu0);
+            sc[4 * jj + 2] = ljc_ex2(sc[4 * jj + 2] * a.scale_log2 - mu1);
+            sc[4 * jj + 3] = ljc_ex2(sc[4 * jj + 3] * a.scale_log2 - mu1);
             s0 += sc[4 * jj] + sc[4 * jj + 1];
             s1 += sc[4 * jj + 2] + sc[4 * jj + 3];
         }
@@ -212,10 +201,10 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         }
 #pragma unroll
         for (int t = 0; t < F3_BN / 16; t++) {
-            pf[t][0] = f3_pack(sc[8 * t], sc[8 * t + 1]);
-            pf[t][1] = f3_pack(sc[8 * t + 2], sc[8 * t + 3]);
-            pf[t][2] = f3_pack(sc[8 * t + 4], sc[8 * t + 5]);
-            pf[t][3] = f3_pack(sc[8 * t + 6], sc[8 * t + 7]);
+            pf[t][0] = ljc_pack_bf16(sc[8 * t], sc[8 * t + 1]);
+            pf[t][1] = ljc_pack_bf16(sc[8 * t + 2], sc[8 * t + 3]);
+            pf[t][2] = ljc_pack_bf16(sc[8 * t + 4], sc[8 * t + 5]);
+            pf[t][3] = ljc_pack_bf16(sc[8 * t + 6], sc[8 * t + 7]);
         }
     };
 

@@ -2,6 +2,7 @@
 #include "kernels/cuda/moe_w8a16.h"
 
 #include <cuda_bf16.h>
+#include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
 
@@ -31,31 +32,12 @@ __device__ __forceinline__ void w8_mma(float *d, const uint32_t *a, uint32_t b0,
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ uint32_t w8_smem(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
-/* 16 bytes global -> shared, zero-filled when !ok (rows past the expert's or the matrix's end). */
-__device__ __forceinline__ void w8_cp16(void *dst, const void *src, bool ok) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(w8_smem(dst)), "l"(src), "r"(ok ? 16 : 0));
-}
-__device__ __forceinline__ void w8_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void w8_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 __device__ __forceinline__ void w8_ldsm_x4(uint32_t *r, const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(w8_smem(p)));
-}
-
-/* four int8 (one 32-bit word) -> two bf16x2, exactly */
-__device__ __forceinline__ void w8_widen4(uint32_t q, uint32_t *lo, uint32_t *hi) {
-    const uint32_t u = q ^ 0x80808080u;   /* q + 128 as unsigned bytes */
-    float f[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        f[i] = __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u + (uint32_t)i)) - 8388736.0f;
-    __nv_bfloat162 a = __floats2bfloat162_rn(f[0], f[1]), b = __floats2bfloat162_rn(f[2], f[3]);
-    *lo = *reinterpret_cast<uint32_t *>(&a);
-    *hi = *reinterpret_cast<uint32_t *>(&b);
+                 : "r"(ljc_smem_u32(p)));
 }
 
 struct w8_smem_t {
@@ -93,13 +75,13 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
         for (int i = tid; i < W8_BM * W8_BK / 8; i += W8_THREADS) {   /* x: 128 rows x chunks of 8 bf16 */
             int r = i / (W8_BK / 8), c = (i % (W8_BK / 8)) * 8;
             bool ok = r < rows;
-            w8_cp16(&sm.a[stage][r * W8_AS + c], X + (ok ? (row0 + r) * a.ldx + k0 + c : 0), ok);
+            ljc_cp_async16(ljc_smem_u32(&sm.a[stage][r * W8_AS + c]), X + (ok ? (row0 + r) * a.ldx + k0 + c : 0), ok ? 16 : 0);
         }
 #pragma unroll
         for (int i = tid; i < W8_BN * W8_BK / 16; i += W8_THREADS) {   /* weights: 128 channels x chunks of 16 int8 */
             int r = i / (W8_BK / 16), c = (i % (W8_BK / 16)) * 16;
             bool ok = n0 + r < N;
-            w8_cp16(&sm.q[stage][r * W8_BS + c], W + (ok ? (size_t)(n0 + r) * K + k0 + c : 0), ok);
+            ljc_cp_async16(ljc_smem_u32(&sm.q[stage][r * W8_BS + c]), W + (ok ? (size_t)(n0 + r) * K + k0 + c : 0), ok ? 16 : 0);
         }
     };
 
@@ -107,23 +89,23 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
 #pragma unroll
     for (int st = 0; st < W8_STAGES - 1; st++) {
         if (st < KT) load(st, st);
-        w8_commit();
+        ljc_cp_async_commit();
     }
     for (int kt = 0; kt < KT; kt++) {
         const int stage = kt % W8_STAGES;
-        w8_wait<W8_STAGES - 2>();
+        ljc_cp_async_wait<W8_STAGES - 2>();
         __syncthreads();   /* stage kt landed for every thread; step kt-1's reads of sm.w are done */
         {   /* widen: 128 x BK int8, BK/4 words per row */
 #pragma unroll
             for (int i = tid; i < W8_BN * W8_BK / 4; i += W8_THREADS) {
                 int r = i / (W8_BK / 4), c = (i % (W8_BK / 4)) * 4;
                 uint32_t q = *reinterpret_cast<const uint32_t *>(&sm.q[stage][r * W8_BS + c]), lo, hi;
-                w8_widen4(q, &lo, &hi);
+                ljc_widen_i8x4(q, &lo, &hi);
                 *reinterpret_cast<uint2 *>(&sm.w[r * W8_AS + c]) = make_uint2(lo, hi);
             }
         }
         if (kt + W8_STAGES - 1 < KT) load((kt + W8_STAGES - 1) % W8_STAGES, kt + W8_STAGES - 1);
-        w8_commit();
+        ljc_cp_async_commit();
         __syncthreads();   /* sm.w complete */
         const bf16 *As = sm.a[stage];
 #pragma unroll
@@ -143,7 +125,7 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
                     w8_mma(acc[mt][nt], af[mt], bfr[nt / 2][(nt % 2) * 2], bfr[nt / 2][(nt % 2) * 2 + 1]);
         }
     }
-    w8_wait<0>();
+    ljc_cp_async_wait<0>();
     /* epilogue: the per-output-channel scale, then bf16 */
     bf16 *Y = (bf16 *)a.y;
 #pragma unroll

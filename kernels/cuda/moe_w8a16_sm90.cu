@@ -19,6 +19,7 @@
 
 #include <type_traits>
 
+#include "kernels/cuda/device_util.cuh"
 #include "kernels/cuda/wgmma.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -44,31 +45,6 @@ template <int BT> struct wg_cfg {
     static constexpr int smem = WG_STAGES * stage_bytes + 1024;       /* + alignment slack */
     static_assert(BT * y_stride * 2 <= WG_STAGES * stage_bytes, "epilogue tile fits the pipeline");
 };
-
-__device__ __forceinline__ uint32_t wg_smem(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-/* 16 bytes global -> shared; `bytes` 0 zero-fills (rows past the tile) */
-__device__ __forceinline__ void wg_cp16(uint32_t dst, const void *src, int bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ uint32_t wg_lds16(uint32_t addr) {   /* shared-window address: LDS, not a generic load */
-    unsigned short v;
-    asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(v) : "r"(addr));
-    return v;
-}
-__device__ __forceinline__ void wg_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void wg_cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-/* two int8 pairs (p0 = k, k+1 and p1 = k+8, k+9 of one row, 16 bits each) -> the two bf16x2 A
- * registers, exactly: 0x4B000000 | (q ^ 0x80) is the float 2^23 + 128 + q */
-__device__ __forceinline__ void wg_widen(uint32_t p0, uint32_t p1, uint32_t &lo, uint32_t &hi) {
-    const uint32_t u = (p0 | (p1 << 16)) ^ 0x80808080u;
-    float f[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) f[i] = __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u + (uint32_t)i)) - 8388736.0f;
-    __nv_bfloat162 a = __floats2bfloat162_rn(f[0], f[1]), b = __floats2bfloat162_rn(f[2], f[3]);
-    lo = *reinterpret_cast<uint32_t *>(&a);
-    hi = *reinterpret_cast<uint32_t *>(&b);
-}
 
 template <int BT>
 __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_args a) {
@@ -106,7 +82,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         }
         return;
     }
-    const uint32_t sbase = wg_smem(smem);
+    const uint32_t sbase = ljc_smem_u32(smem);
 
     /* Per-thread copy plan, fixed for the block (the loops below have constant trip counts and
      * the addresses only move by k0 per step): x rows r = tid/8 + 32j, chunk c = tid % 8 — the
@@ -125,9 +101,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         const int k0 = kt * WG_BK;
 #pragma unroll
         for (int j = 0; j < BT / 32; j++)
-            if (!decltype(half_c)::value || j < 4) wg_cp16(st + xdst + j * 32 * 128, xsrc + (j < nx ? j * xstep : 0) + k0, j < nx ? 16 : 0);
-        wg_cp16(st + wdst, wsrc0 + k0, wsz0);
-        wg_cp16(st + wdst + 64 * WG_QS, wsrc1 + k0, wsz1);
+            if (!decltype(half_c)::value || j < 4) ljc_cp_async16(st + xdst + j * 32 * 128, xsrc + (j < nx ? j * xstep : 0) + k0, j < nx ? 16 : 0);
+        ljc_cp_async16(st + wdst, wsrc0 + k0, wsz0);
+        ljc_cp_async16(st + wdst + 64 * WG_QS, wsrc1 + k0, wsz1);
     };
     /* this thread's A fragments of step kt: rows 16·warp + g (+8), k = 16s + 2q (+1, +8, +9) */
     const uint32_t qoff = C::b_bytes + (16 * warp + g) * WG_QS + 2 * q;
@@ -136,8 +112,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
 #pragma unroll
         for (int s = 0; s < 4; s++) {
             const uint32_t p = qt + 16 * s;
-            wg_widen(wg_lds16(p), wg_lds16(p + 8), af[s][0], af[s][2]);
-            wg_widen(wg_lds16(p + 8 * WG_QS), wg_lds16(p + 8 * WG_QS + 8), af[s][1], af[s][3]);
+            /* k = 16s + 2q, +1 (bytes 0-1) and 16s + 8 + 2q, +1 (bytes 2-3) of rows g and g+8 */
+            ljc_widen_i8x4(ljc_lds_u16(p) | ljc_lds_u16(p + 8) << 16, &af[s][0], &af[s][2]);
+            ljc_widen_i8x4(ljc_lds_u16(p + 8 * WG_QS) | ljc_lds_u16(p + 8 * WG_QS + 8) << 16, &af[s][1], &af[s][3]);
         }
     };
 
@@ -165,11 +142,11 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
             for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
             if (kt + 1 < KT) {
                 wgmma_wait<1>();                 /* step kt-1 done here: its A registers and stage are free */
-                wg_cp_wait<WG_STAGES - 3>();     /* this thread's part of step kt+1 landed */
+                ljc_cp_async_wait<WG_STAGES - 3>();     /* this thread's part of step kt+1 landed */
                 WG_PROXY_FENCE();
                 __syncthreads();                 /* ... everyone's; and both warpgroups finished step kt-1 */
                 if (kt + WG_STAGES - 1 < KT) load(kt + WG_STAGES - 1, half_c);
-                wg_commit();
+                ljc_cp_async_commit();
                 widen(kt + 1, next);
             }
         };
@@ -177,9 +154,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
     #pragma unroll
             for (int s = 0; s < WG_STAGES - 1; s++) {
                 if (s < KT) load(s, half_c);
-                wg_commit();
+                ljc_cp_async_commit();
             }
-            wg_cp_wait<WG_STAGES - 2>();
+            ljc_cp_async_wait<WG_STAGES - 2>();
             WG_PROXY_FENCE();
             __syncthreads();
             widen(0, af0);
@@ -192,7 +169,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
         wgmma_wait<0>();
     #pragma unroll
         for (int i = 0; i < BT / 2; i++) wgmma_pin(acc[i]);
-        wg_cp_wait<0>();
+        ljc_cp_async_wait<0>();
         __syncthreads();   /* the pipeline's shared memory becomes the output tile */
 
         /* epilogue: channel c = 16·warp + g (+8), token t = 8j + 2q (+1); scale, bf16, transpose */

@@ -9,6 +9,7 @@
  *    splits with their max/sum. */
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/attention_sm90.h"
+#include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
 
@@ -46,37 +47,20 @@ struct fa_args {
     int n_qtiles;
 };
 
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid) {
-    int n = valid ? 16 : 0;   /* 0: zero-fill */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(smem)), "l"(gmem), "r"(n));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3, const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(smem_u32(p)));
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(ljc_smem_u32(p)));
 }
 __device__ __forceinline__ void ldsm_x4_t(uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3, const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(smem_u32(p)));
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(ljc_smem_u32(p)));
 }
 /* d (16x8 fp32) += a (16x16 bf16, row) · b (16x8 bf16, col) */
 __device__ __forceinline__ void mma_bf16(float *d, const uint32_t *a, uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ float ex2(float x) {   /* 2^x, MUFU.EX2; 2^-inf = 0 */
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *(uint32_t *)&v;
 }
 
 /* Element offset of (row, 16-byte chunk) in a swizzled [rows][HD] bf16 tile. */
@@ -95,7 +79,7 @@ __device__ __forceinline__ void fa_load_tile(bf16 *tile, const bf16 *base, size_
         int r = i / CH, c = i % CH;
         bool ok = row0 + r < limit;
         const bf16 *src = base + (ok ? (size_t)(row0 + r) * ld : 0) + c * 8;
-        cp_async16(tile + swz<HD>(r, c), src, ok);
+        ljc_cp_async16(ljc_smem_u32(tile + swz<HD>(r, c)), src, ok ? 16 : 0);
     }
 }
 
@@ -124,7 +108,7 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
     fa_load_tile<HD, FA_BM>(Qs, qb, a.ldq, qt * FA_BM, ntok);
     fa_load_tile<HD, FA_BN>(Ks, kc, a.kvdim, 0, kv_len);
     fa_load_tile<HD, FA_BN>(Vs, vc, a.kvdim, 0, kv_len);
-    cp_async_commit();
+    ljc_cp_async_commit();
 
     uint32_t qf[HD / 16][4];
     float o[HD / 8][4];
@@ -140,8 +124,8 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
             fa_load_tile<HD, FA_BN>(Ks + buf * FA_BN * HD, kc, a.kvdim, (j + 1) * FA_BN, kv_len);
             fa_load_tile<HD, FA_BN>(Vs + buf * FA_BN * HD, vc, a.kvdim, (j + 1) * FA_BN, kv_len);
         }
-        cp_async_commit();
-        cp_async_wait<1>();
+        ljc_cp_async_commit();
+        ljc_cp_async_wait<1>();
         __syncthreads();
         if (j == 0) {
 #pragma unroll
@@ -186,12 +170,12 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
             mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
             float mnew = fmaxf(m[r], mx * a.scale_log2);
             float muse = mnew == -INFINITY ? 0.0f : mnew;
-            float alpha = ex2(m[r] - muse);
+            float alpha = ljc_ex2(m[r] - muse);
             float sum = 0.0f;
 #pragma unroll
             for (int nt = 0; nt < FA_BN / 8; nt++) {
-                float p0 = ex2(sc[nt][2 * r] * a.scale_log2 - muse);
-                float p1 = ex2(sc[nt][2 * r + 1] * a.scale_log2 - muse);
+                float p0 = ljc_ex2(sc[nt][2 * r] * a.scale_log2 - muse);
+                float p1 = ljc_ex2(sc[nt][2 * r + 1] * a.scale_log2 - muse);
                 sc[nt][2 * r] = p0;
                 sc[nt][2 * r + 1] = p1;
                 sum += p0 + p1;
@@ -208,10 +192,10 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
 #pragma unroll
         for (int kk = 0; kk < FA_BN / 16; kk++) {
             uint32_t pa[4];
-            pa[0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
-            pa[1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
-            pa[2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-            pa[3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+            pa[0] = ljc_pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
+            pa[1] = ljc_pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
+            pa[2] = ljc_pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+            pa[3] = ljc_pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
 #pragma unroll
             for (int dp = 0; dp < HD / 16; dp++) {
                 uint32_t b0, b1, b2, b3;
@@ -223,7 +207,7 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
         }
         __syncthreads();   /* this buffer is refilled two tiles later */
     }
-    cp_async_wait<0>();
+    ljc_cp_async_wait<0>();
 
 #pragma unroll
     for (int r = 0; r < 2; r++) {

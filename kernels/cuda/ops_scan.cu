@@ -9,6 +9,7 @@
  * A thread owns one channel with its N states in registers; B_t, C_t of the chunk sit in shared
  * memory. A step with one chunk (decode, short prompts) runs launch 3 alone. */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
 
@@ -36,9 +37,7 @@ __device__ __forceinline__ float scan_ex2(float x) {
 #ifdef SCAN_EXP2F
     return exp2f(x);
 #else
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
+    return ljc_ex2(x);
 #endif
 }
 
