@@ -251,6 +251,8 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
         if (row0 < ntok) *(__nv_bfloat162 *)(ob + (size_t)row0 * a.ldo + col) = __floats2bfloat162_rn(o[4 * jj] * i0, o[4 * jj + 1] * i0);
         if (row1 < ntok) *(__nv_bfloat162 *)(ob + (size_t)row1 * a.ldo + col) = __floats2bfloat162_rn(o[4 * jj + 2] * i1, o[4 * jj + 3] * i1);
     }
+#elif defined(__CUDA_ARCH__)
+    __trap();   /* this architecture has no wgmma: the host side never launches it here */
 #endif
 }
 
