@@ -2,6 +2,7 @@
 #include "kernels/cuda/moe_w8a16.h"
 
 #include <cuda_bf16.h>
+
 #include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -31,8 +32,6 @@ __device__ __forceinline__ void w8_mma(float *d, const uint32_t *a, uint32_t b0,
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-
-
 
 __device__ __forceinline__ void w8_ldsm_x4(uint32_t *r, const void *p) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -153,8 +152,9 @@ __global__ void __launch_bounds__(W8_THREADS, 2) w8a16_mma_kernel(ljc_w8a16_args
  * Each warp owns one output row n and, for every expert that has rows this step, streams that
  * expert's row n of weights once for up to W8_RC of its rows at a time (decode steps route one or
  * a few rows to each expert). The grid covers the output rows only — experts are a loop, so the
- * experts nobody chose cost a branch, not a block each (16 x more blocks, most of them empty, was
- * a third of the decode step). V int8 per lane per step: 8 (one 8-byte load) when K % 8 == 0. */
+ * experts nobody chose cost a branch, not a block each (a block per expert made 16 x more blocks,
+ * most of them empty). V int8 per lane per step: 8 (one 8-byte load) when K % 8 == 0. Since the
+ * GEMV below, it runs the fp32 mode and the LJC_W8A16=col tests. */
 #define W8_RC 4
 
 __device__ __forceinline__ void w8_loadv(const bf16 *p, float *f, int v) {   /* v = 4 or 8, aligned */
