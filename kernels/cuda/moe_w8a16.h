@@ -8,11 +8,11 @@
  * and every expert's rows are multiplied by that expert's matrix in one launch. offs/cnt are
  * device arrays (the MoE op's counting sort), so nothing waits for the host.
  *   y[r, n] = scale_e[n] · Σ_k x[r, k] · q_e[n, k]          (fp32 accumulation)
- * Three kernels: on Hopper (sm_90a) a warpgroup-MMA kernel with the weights as the register
- * operand (moe_w8a16_sm90.cu), elsewhere a tiled mma.sync kernel — both for prefill, many rows
- * per expert — and a warp-per-column kernel that streams the int8 rows once for all of an
- * expert's rows (decode: a few rows per expert; also the fp32 path). ljc_w8a16_grouped picks by
- * the total row count and the GPU. */
+ * Kernels: for prefill (many rows per expert) on Hopper (sm_90a) a warpgroup-MMA kernel with the
+ * weights as the register operand (moe_w8a16_sm90.cu), elsewhere a tiled mma.sync kernel; for
+ * decode (<= 64 rows in all) a GEMV that streams each int8 row once per expert row (bf16), and a
+ * warp-per-column kernel (the fp32 precise mode). ljc_w8a16_grouped picks by the total row count
+ * and the GPU. */
 #ifndef LJ_KERNELS_CUDA_MOE_W8A16_H
 #define LJ_KERNELS_CUDA_MOE_W8A16_H
 
@@ -30,7 +30,7 @@ typedef struct ljc_w8a16_args {
     size_t rows;                     /* R = Σ cnt (known on the host: tokens × top-k) */
     size_t n, k;
     int act_fp32;                    /* 1: x and y are fp32 (LONGJAM_CUDA_PRECISION=fp32) */
-    int force;                       /* 0 auto, 1 the mma.sync kernel, 2 the column kernel, 3 wgmma (tests) */
+    int force;                       /* 0 auto, 1 the mma.sync kernel, 2 the column kernel, 3 wgmma (tests, A/B) */
 } ljc_w8a16_args;
 
 #ifdef __cplusplus
