@@ -433,6 +433,8 @@ static void run_all(void) {
         test_scan(136, 16, 2, nt2);
         size_t nt3[1] = {70};
         test_scan(33, 64, 1, nt3);
+        size_t nt4[2] = {2200, 5};   /* 18 chunks: the carry walks them in batches of 16 */
+        test_scan(40, 8, 2, nt4);
     }
     {
         size_t nt[4] = {100, 1, 64, 1}, ps[4] = {37, 500, 0, 0};
