@@ -335,12 +335,8 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
             /* few output channels (the down projection: 512 blocks) would leave a second, mostly empty
              * wave of 8-warp blocks; 4-warp blocks all fit at once */
             const unsigned blocks = (unsigned)((a->n + W8_GC - 1) / W8_GC);
-            static int sms;
-            if (!sms) {
-                int dev;
-                if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
-                    sms = 132;
-            }
+            int dev, sms = 132;   /* per call: GPUs of different sizes may share a process */
+            if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
             if (blocks < 8u * (unsigned)sms) w8a16_gemv_kernel<4><<<blocks, 128, 0, stream>>>(*a);
             else w8a16_gemv_kernel<8><<<blocks, 256, 0, stream>>>(*a);
             return (int)cudaGetLastError();
