@@ -274,12 +274,8 @@ int ljc_fa3_ok(void) {
 }
 
 cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st) {
-    static bool attr_set;
-    if (!attr_set) {
-        cudaError_t e = cudaFuncSetAttribute(fa3_prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, F3_SMEM);
-        if (e != cudaSuccess) return e;
-        attr_set = true;
-    }
+    cudaError_t e = ljc_smem_optin((const void *)fa3_prefill_kernel, F3_SMEM);
+    if (e != cudaSuccess) return e;
     dim3 grid((unsigned)a->n_qtiles, (unsigned)n_heads, (unsigned)pre->n);
     fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(*pre, *a);
     return cudaGetLastError();

@@ -4,6 +4,7 @@
  * cuBLAS's grouped GEMM sizes) wait for the device. */
 #include "kernels/cuda/cuda_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,31 @@ static int cuda_copy(lj_backend *b, void *dst, const void *src, size_t bytes) {
 static int cuda_zero(lj_backend *b, void *dst, size_t bytes) {
     LJC_CUDA(b, cudaMemsetAsync(dst, 0, bytes, ljc_of(b)->stream));
     return 0;
+}
+
+cudaError_t ljc_smem_optin(const void *fn, int bytes) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static struct { const void *fn; int dev, bytes; } done[256];
+    static int n;
+    int dev;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e != cudaSuccess) return e;
+    pthread_mutex_lock(&mu);
+    int i = 0;
+    while (i < n && !(done[i].fn == fn && done[i].dev == dev)) i++;
+    if (i < n && done[i].bytes >= bytes) {
+        pthread_mutex_unlock(&mu);
+        return cudaSuccess;
+    }
+    e = cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (e == cudaSuccess && i < 256) {   /* a full table only means setting it again next time */
+        done[i].fn = fn;
+        done[i].dev = dev;
+        done[i].bytes = bytes;
+        if (i == n) n++;
+    }
+    pthread_mutex_unlock(&mu);
+    return e;
 }
 
 static int cuda_sync(lj_backend *b) {

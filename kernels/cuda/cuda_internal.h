@@ -56,6 +56,11 @@ int ljc_set_err(lj_backend *b, const char *fmt, ...);
 int ljc_scratch(lj_backend *b, size_t bytes, void **out);
 int ljc_pinned(lj_backend *b, size_t bytes, void **out);
 
+/* Lets kernel `fn` launch with `bytes` of dynamic shared memory on the current device. The
+ * attribute is per device (a process-wide "done" flag breaks the second GPU of --gpus N), so it
+ * is set once per (kernel, device) and remembered; thread-safe. */
+cudaError_t ljc_smem_optin(const void *fn, int bytes);
+
 /* Per-sequence table, passed by value. start[s] is the first row of sequence s in the packed
  * activations; ntok, pos as in lj_seq_batch; p0/p1 are the op's per-sequence state pointers. */
 typedef struct ljc_seqs {

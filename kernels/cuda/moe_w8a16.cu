@@ -3,6 +3,7 @@
 
 #include <cuda_bf16.h>
 
+#include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -316,13 +317,8 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
     if (mma && (a->force == 0 || a->force == 3) && ljc_w8a16_wgmma_ok(a)) return ljc_w8a16_wgmma(a, stream);
     if (mma) {
         dim3 grid((unsigned)((a->rows + W8_BM - 1) / W8_BM + a->n_experts), (unsigned)((a->n + W8_BN - 1) / W8_BN));
-        static bool attr_set;   /* once per process (the attribute is per function, all devices) */
-        if (!attr_set) {
-            cudaError_t err = cudaFuncSetAttribute(w8a16_mma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                   (int)sizeof(w8_smem_t));
-            if (err != cudaSuccess) return (int)err;
-            attr_set = true;
-        }
+        cudaError_t err = ljc_smem_optin((const void *)w8a16_mma_kernel, (int)sizeof(w8_smem_t));
+        if (err != cudaSuccess) return (int)err;
         w8a16_mma_kernel<<<grid, W8_THREADS, sizeof(w8_smem_t), stream>>>(*a);
     } else {
         /* 8 int8 per lane needs K % 8 and 16-byte aligned activation rows (32-byte for fp32) */

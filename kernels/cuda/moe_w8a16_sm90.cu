@@ -19,6 +19,7 @@
 
 #include <type_traits>
 
+#include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/device_util.cuh"
 #include "kernels/cuda/wgmma.cuh"
 
@@ -201,12 +202,8 @@ __global__ void __launch_bounds__(WG_THREADS, 1) w8a16_wgmma_kernel(ljc_w8a16_ar
 }
 
 template <int BT> static int wg_launch(const ljc_w8a16_args *a, cudaStream_t stream) {
-    static bool attr_set;   /* once per process (the attribute is per function, all devices) */
-    if (!attr_set) {
-        cudaError_t err = cudaFuncSetAttribute(w8a16_wgmma_kernel<BT>, cudaFuncAttributeMaxDynamicSharedMemorySize, wg_cfg<BT>::smem);
-        if (err != cudaSuccess) return (int)err;
-        attr_set = true;
-    }
+    cudaError_t err = ljc_smem_optin((const void *)w8a16_wgmma_kernel<BT>, wg_cfg<BT>::smem);
+    if (err != cudaSuccess) return (int)err;
     const size_t blocks = ((a->rows + BT - 1) / BT + (size_t)a->n_experts) * ((a->n + WG_BM - 1) / WG_BM);
     if (blocks > 0x7fffffff) return (int)cudaErrorInvalidConfiguration;
     dim3 grid((unsigned)blocks);

@@ -619,11 +619,7 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         a.scale_log2 = sl2;
         a.n_qtiles = (pre.max_tok + FA_BM - 1) / FA_BM;
         size_t smem = (size_t)(FA_BM + 4 * FA_BN) * HD * sizeof(bf16);
-        static bool attr_set = false;   /* per template instance */
-        if (!attr_set) {
-            LJC_CUDA(b, cudaFuncSetAttribute(flash_prefill_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-            attr_set = true;
-        }
+        LJC_CUDA(b, ljc_smem_optin((const void *)flash_prefill_kernel<HD>, (int)smem));
         dim3 grid((unsigned)a.n_qtiles, (unsigned)p->n_heads, (unsigned)pre.n);
         flash_prefill_kernel<HD><<<grid, FA_THREADS, smem, st>>>(pre, a);
         LJC_LAUNCHED(b, "attention prefill");
@@ -651,25 +647,16 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         if (ljc_scratch(b, npart * (HD + 2) * sizeof(float), &ws)) return -1;
         a.opart = (float *)ws;
         a.ml = a.opart + npart * HD;
-        const int KG = DEC_THREADS / (HD / 2);
-        size_t smem = ((size_t)group * HD + (size_t)group * split + (size_t)KG * group * HD) * sizeof(float);
-        if (smem > 48 * 1024) {
-            static size_t attr = 0;
-            if (smem > attr) {
-                LJC_CUDA(b, cudaFuncSetAttribute(decode_split_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-                attr = smem;
-            }
-        }
         dim3 grid((unsigned)nsplit, (unsigned)a.n_kv, (unsigned)dec.n);
         if (HD == DT_HD && !getenv("LJC_DECODE_OLD")) {   /* env: A/B against the thread-per-key kernel */
-            static bool dt_attr;
-            if (!dt_attr) {
-                LJC_CUDA(b, cudaFuncSetAttribute(decode_tc_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, DT_SMEM));
-                dt_attr = true;
-            }
+            LJC_CUDA(b, ljc_smem_optin((const void *)decode_tc_kernel, DT_SMEM));
             decode_tc_kernel<<<grid, DT_THREADS, DT_SMEM, st>>>(dec, a);
-        } else
-        decode_split_kernel<HD><<<grid, DEC_THREADS, smem, st>>>(dec, a);
+        } else {
+            const int KG = DEC_THREADS / (HD / 2);
+            size_t smem = ((size_t)group * HD + (size_t)group * split + (size_t)KG * group * HD) * sizeof(float);
+            if (smem > 48 * 1024) LJC_CUDA(b, ljc_smem_optin((const void *)decode_split_kernel<HD>, (int)smem));
+            decode_split_kernel<HD><<<grid, DEC_THREADS, smem, st>>>(dec, a);
+        }
         LJC_LAUNCHED(b, "attention decode");
         dim3 g2((unsigned)p->n_heads, (unsigned)dec.n);
         decode_combine_kernel<HD><<<g2, HD < 128 ? HD : 128, 0, st>>>(dec, a);
