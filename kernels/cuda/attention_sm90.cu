@@ -257,20 +257,8 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
 }
 
 int ljc_fa3_ok(void) {
-    static int ok[64];   /* per device: 0 unknown, 1 yes, 2 no (GPUs of different kinds in one process) */
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
-    if (dev < 0 || dev >= 64 || !ok[dev]) {
-        int major = 0, minor = 0;
-        int yes = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
-                  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess && major == 9 &&
-                  minor == 0;
-        const char *env = getenv("LJC_FA3");
-        if (env && !strcmp(env, "off")) yes = 0;   /* A/B against the mma.sync kernel */
-        if (dev < 0 || dev >= 64) return yes;
-        ok[dev] = yes ? 1 : 2;
-    }
-    return ok[dev] == 1;
+    const char *env = getenv("LJC_FA3");   /* "off": A/B against the mma.sync kernel */
+    return ljc_device_sm90a() && !(env && !strcmp(env, "off"));
 }
 
 cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st) {

@@ -213,6 +213,17 @@ cudaError_t ljc_smem_optin(const void *fn, int bytes) {
     return e;
 }
 
+int ljc_device_sm90a(void) {
+    static int known[64];   /* 0 unknown, 1 yes, 2 no */
+    int dev = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return 0;
+    if (dev >= 0 && dev < 64 && known[dev]) return known[dev] == 1;
+    int yes = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess &&
+              cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) == cudaSuccess && major == 9 && minor == 0;
+    if (dev >= 0 && dev < 64) known[dev] = yes ? 1 : 2;
+    return yes;
+}
+
 static int cuda_sync(lj_backend *b) {
     LJC_CUDA(b, cudaStreamSynchronize(ljc_of(b)->stream));
     LJC_CUDA(b, cudaGetLastError());

@@ -61,6 +61,10 @@ int ljc_pinned(lj_backend *b, size_t bytes, void **out);
  * is set once per (kernel, device) and remembered; thread-safe. */
 cudaError_t ljc_smem_optin(const void *fn, int bytes);
 
+/* 1 when the current device is compute capability 9.0, whose sm_90a code (wgmma) this build
+ * carries; cached per device (GPUs of different kinds may share a process). */
+int ljc_device_sm90a(void);
+
 /* Per-sequence table, passed by value. start[s] is the first row of sequence s in the packed
  * activations; ntok, pos as in lj_seq_batch; p0/p1 are the op's per-sequence state pointers. */
 typedef struct ljc_seqs {

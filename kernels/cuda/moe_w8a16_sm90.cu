@@ -212,11 +212,7 @@ template <int BT> static int wg_launch(const ljc_w8a16_args *a, cudaStream_t str
 }
 
 extern "C" int ljc_w8a16_wgmma_ok(const ljc_w8a16_args *a) {
-    int dev, major = 0, minor = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
-        return 0;
-    return major == 9 && minor == 0 && !a->act_fp32 && a->k % WG_BK == 0 && a->n % 8 == 0 && a->ldx % 8 == 0 &&
+    return ljc_device_sm90a() && !a->act_fp32 && a->k % WG_BK == 0 && a->n % 8 == 0 && a->ldx % 8 == 0 &&
            a->ldy % 8 == 0 && (uintptr_t)a->x % 16 == 0 && (uintptr_t)a->y % 16 == 0;
 }
 
