@@ -85,6 +85,40 @@ __device__ __forceinline__ void fa_load_tile(bf16 *tile, const bf16 *base, size_
     }
 }
 
+/* One online-softmax step (base 2) on mma.sync accumulators, rows g (r = 0) and g+8 (r = 1):
+ * NT score tiles sc[NT][4] (q·k, made probabilities in place), this thread's running max m[2] and
+ * partial sum l[2], and NO output tiles o[NO][4] rescaled to the new max. */
+template <int NT, int NO>
+__device__ __forceinline__ void flash_softmax_step(float (*sc)[4], float (*o)[4], float *m, float *l, float scale_log2) {
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) mx = fmaxf(mx, fmaxf(sc[nt][2 * r], sc[nt][2 * r + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        float mnew = fmaxf(m[r], mx * scale_log2);
+        float muse = mnew == -INFINITY ? 0.0f : mnew;
+        float alpha = ljc_ex2(m[r] - muse);
+        float sum = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) {
+            float p0 = ljc_ex2(sc[nt][2 * r] * scale_log2 - muse);
+            float p1 = ljc_ex2(sc[nt][2 * r + 1] * scale_log2 - muse);
+            sc[nt][2 * r] = p0;
+            sc[nt][2 * r + 1] = p1;
+            sum += p0 + p1;
+        }
+        l[r] = l[r] * alpha + sum;
+        m[r] = mnew;
+#pragma unroll
+        for (int dt = 0; dt < NO; dt++) {
+            o[dt][2 * r] *= alpha;
+            o[dt][2 * r + 1] *= alpha;
+        }
+    }
+}
+
 template <int HD>
 __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs, fa_args a) {
     extern __shared__ __align__(16) unsigned char fa_smem[];
@@ -162,34 +196,7 @@ __global__ void __launch_bounds__(FA_THREADS) flash_prefill_kernel(ljc_seqs seqs
                     if (key > qp || key >= kv_len) sc[nt][e] = -INFINITY;
                 }
         }
-        /* online softmax (base 2), rows g (r=0) and g+8 (r=1) */
-#pragma unroll
-        for (int r = 0; r < 2; r++) {
-            float mx = -INFINITY;
-#pragma unroll
-            for (int nt = 0; nt < FA_BN / 8; nt++) mx = fmaxf(mx, fmaxf(sc[nt][2 * r], sc[nt][2 * r + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            float mnew = fmaxf(m[r], mx * a.scale_log2);
-            float muse = mnew == -INFINITY ? 0.0f : mnew;
-            float alpha = ljc_ex2(m[r] - muse);
-            float sum = 0.0f;
-#pragma unroll
-            for (int nt = 0; nt < FA_BN / 8; nt++) {
-                float p0 = ljc_ex2(sc[nt][2 * r] * a.scale_log2 - muse);
-                float p1 = ljc_ex2(sc[nt][2 * r + 1] * a.scale_log2 - muse);
-                sc[nt][2 * r] = p0;
-                sc[nt][2 * r + 1] = p1;
-                sum += p0 + p1;
-            }
-            l[r] = l[r] * alpha + sum;
-            m[r] = mnew;
-#pragma unroll
-            for (int dt = 0; dt < HD / 8; dt++) {
-                o[dt][2 * r] *= alpha;
-                o[dt][2 * r + 1] *= alpha;
-            }
-        }
+        flash_softmax_step<FA_BN / 8, HD / 8>(sc, o, m, l, a.scale_log2);
         /* O += P · V */
 #pragma unroll
         for (int kk = 0; kk < FA_BN / 16; kk++) {
@@ -441,28 +448,7 @@ __global__ void __launch_bounds__(DT_THREADS) decode_tc_kernel(ljc_seqs seqs, de
                 for (int e = 0; e < 4; e++)
                     if (key0 + nt * 8 + 2 * tq + (e & 1) >= k1) sc[nt][e] = -INFINITY;
         }
-#pragma unroll
-        for (int r = 0; r < 2; r++) {   /* online softmax (base 2) of rows g (r=0) and g+8 (r=1) */
-            float mx = fmaxf(fmaxf(sc[0][2 * r], sc[0][2 * r + 1]), fmaxf(sc[1][2 * r], sc[1][2 * r + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mnew = fmaxf(m[r], mx * a.scale_log2), muse = mnew == -INFINITY ? 0.0f : mnew;
-            const float alpha = ljc_ex2(m[r] - muse);
-            float sum = 0.0f;
-#pragma unroll
-            for (int nt = 0; nt < 2; nt++) {
-                sc[nt][2 * r] = ljc_ex2(sc[nt][2 * r] * a.scale_log2 - muse);
-                sc[nt][2 * r + 1] = ljc_ex2(sc[nt][2 * r + 1] * a.scale_log2 - muse);
-                sum += sc[nt][2 * r] + sc[nt][2 * r + 1];
-            }
-            l[r] = l[r] * alpha + sum;
-            m[r] = mnew;
-#pragma unroll
-            for (int dt = 0; dt < DT_HD / 8; dt++) {
-                o[dt][2 * r] *= alpha;
-                o[dt][2 * r + 1] *= alpha;
-            }
-        }
+        flash_softmax_step<2, DT_HD / 8>(sc, o, m, l, a.scale_log2);   /* rows g, g+8 = query heads */
         uint32_t pa[4] = {ljc_pack_bf16(sc[0][0], sc[0][1]), ljc_pack_bf16(sc[0][2], sc[0][3]),
                           ljc_pack_bf16(sc[1][0], sc[1][1]), ljc_pack_bf16(sc[1][2], sc[1][3])};
 #pragma unroll
