@@ -58,9 +58,12 @@ template <> struct conv_vec<8> { typedef uint4 t; };
 template <> struct conv_vec<4> { typedef uint2 t; };
 template <> struct conv_vec<2> { typedef uint32_t t; };
 
+#ifndef CONV_AHEAD
+#define CONV_AHEAD 4   /* tokens whose loads a thread of the vector kernel issues together */
+#endif
+
 /* C bf16 (2C bytes, aligned to that) <-> C floats */
-template <int C> __device__ __forceinline__ void conv_ldv(const bf16 *p, float *f) {
-    typename conv_vec<C>::t v = *reinterpret_cast<const typename conv_vec<C>::t *>(p);
+template <int C> __device__ __forceinline__ void conv_cvt(const typename conv_vec<C>::t &v, float *f) {
     const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&v);
 #pragma unroll
     for (int i = 0; i < C / 2; i++) {
@@ -68,6 +71,9 @@ template <int C> __device__ __forceinline__ void conv_ldv(const bf16 *p, float *
         f[2 * i] = t.x;
         f[2 * i + 1] = t.y;
     }
+}
+template <int C> __device__ __forceinline__ void conv_ldv(const bf16 *p, float *f) {
+    conv_cvt<C>(*reinterpret_cast<const typename conv_vec<C>::t *>(p), f);
 }
 template <int C> __device__ __forceinline__ void conv_stv(bf16 *p, const float *f) {
     typename conv_vec<C>::t v;
@@ -103,8 +109,8 @@ __global__ void conv_kernel_vec(ljc_seqs seqs, const bf16 *__restrict__ x, size_
             for (int i = 0; i < C; i++) hist[j][i] = win ? win[(size_t)(K - 1 + tau) * D + c0 + i] : 0.0f;
     }
     int t1 = min(n, t0 + CONV_SLICE);
-    for (int t = t0; t < t1; t++) {
-        conv_ldv<C>(x + (size_t)(start + t) * ldx + c0, hist[K - 1]);
+    auto step = [&](const typename conv_vec<C>::t &raw, int t) {
+        conv_cvt<C>(raw, hist[K - 1]);
         float out[C];
 #pragma unroll
         for (int i = 0; i < C; i++) {
@@ -118,7 +124,19 @@ __global__ void conv_kernel_vec(ljc_seqs seqs, const bf16 *__restrict__ x, size_
         for (int j = 0; j < K - 1; j++)
 #pragma unroll
             for (int i = 0; i < C; i++) hist[j][i] = hist[j + 1][i];
+    };
+    typedef typename conv_vec<C>::t V;
+    int t = t0;
+    /* CONV_AHEAD tokens' loads issued before any of their math: one 8-byte load in flight per
+     * thread kept too few bytes in flight for the HBM (Little's law: ~23 KB per SM) */
+    for (; t + CONV_AHEAD <= t1; t += CONV_AHEAD) {
+        V raw[CONV_AHEAD];
+#pragma unroll
+        for (int u = 0; u < CONV_AHEAD; u++) raw[u] = *reinterpret_cast<const V *>(x + (size_t)(start + t + u) * ldx + c0);
+#pragma unroll
+        for (int u = 0; u < CONV_AHEAD; u++) step(raw[u], t + u);
     }
+    for (; t < t1; t++) step(*reinterpret_cast<const V *>(x + (size_t)(start + t) * ldx + c0), t);
 }
 
 /* window ← the last K-1 inputs of the sequence (some may come from the old window). */

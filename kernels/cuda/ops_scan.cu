@@ -1,4 +1,6 @@
-/* Selective scan (Mamba-1, diagonal A) with carried fp32 state, chunked over time:
+/* Selective scan (Mamba-1, diagonal A) with carried fp32 state, two ways (ljc_set_scan_mode):
+ * a single pass per block over the whole sequence when the channels alone fill the GPU (prefill of
+ * a wide model; see scan_single_pass), else chunked over time:
  *   delta = softplus(dt + dt_bias); A = -exp(A_log)
  *   h_t = exp(delta_t A) ⊙ h_{t-1} + delta_t x_t B_t ;  y_t = (h_t · C_t + D x_t) · silu(z_t)
  * The recurrence is linear in h, so a chunk of L steps maps h_in to P ⊙ h_in + S, where
@@ -8,6 +10,7 @@
  *   3. chunk_output: every chunk re-runs its steps from its true h_in and writes y
  * A thread owns one channel with its N states in registers; B_t, C_t of the chunk sit in shared
  * memory. A step with one chunk (decode, short prompts) runs launch 3 alone. */
+#include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/device_util.cuh"
 
@@ -197,6 +200,172 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
     }
 }
 
+/* ---- single pass: a block walks its sequence once, for 16 channels ---------------------------
+ * One iteration covers SP_TI steps, split into W sub-chunks of LS steps. A thread owns (sub-chunk,
+ * channel, SP_S states) and keeps its steps' decays exp(delta·A) in registers:
+ *   A. run the sub-chunk from h = 0 → local state, and its total decay exp(A·Σ delta);
+ *   fold the sub-chunks in order from the carried state → each one's true initial state and the
+ *   next iteration's carry (every thread folds all W, so the carry stays in registers);
+ *   B. re-run the steps from the true state with the stored decays, y = h·C summed over the
+ *      channel's lanes by shuffles.
+ * One exp per (step, channel, state) where the chunked path spends two, and no launch or global
+ * round trip between chunks. It has ⌈D/16⌉ × seqs blocks: used when that fills the GPU. delta, D·x
+ * and silu(z) are computed once per (step, channel) while staging. */
+#define SP_THREADS 256
+#define SP_CH 16   /* channels per block: 32 bytes of every bf16 row, whole sectors */
+#define SP_S 4     /* states per thread */
+#define SP_TI 64   /* steps per iteration */
+
+template <int NP, typename T>
+__global__ void __launch_bounds__(SP_THREADS, 2) scan_single_pass(ljc_seqs seqs, scan_args a) {
+    constexpr int G = NP / SP_S;                    /* lanes per channel: c·G .. c·G+G-1 of a warp */
+    constexpr int W = SP_THREADS / (SP_CH * G);     /* sub-chunks per iteration */
+    constexpr int LS = SP_TI / W;                   /* steps per sub-chunk */
+    constexpr int LX = SP_TI * SP_CH / SP_THREADS;  /* x/dt/z elements a thread stages */
+    constexpr int LB = SP_TI * NP / SP_THREADS;     /* B/C elements a thread stages */
+    static_assert(G >= 1 && G <= 32 && W >= 1 && LS * W == SP_TI && LX >= 1 && LB >= 1, "scan_single_pass shape");
+    __shared__ float dv_s[SP_TI][SP_CH], dx_s[SP_TI][SP_CH];   /* delta, delta·x */
+    __shared__ float xy_s[SP_TI][SP_CH];                       /* D·x, then y in place */
+    __shared__ float sz_s[SP_TI][SP_CH];                       /* silu(z) */
+    __shared__ __align__(16) float b_s[SP_TI][NP], c_s[SP_TI][NP];
+    __shared__ __align__(16) float hl_s[W][SP_CH][NP], p_s[W][SP_CH][NP];   /* sub-chunk local state, decay */
+    const int sq = blockIdx.y, len = seqs.ntok[sq];
+    const size_t row0 = seqs.start[sq], c0 = (size_t)blockIdx.x * SP_CH;
+    float *state = (float *)seqs.p0[sq];
+    /* staging role: element i = tid + k·SP_THREADS of [SP_TI][SP_CH] is channel tid % SP_CH for every k */
+    const int lc = threadIdx.x % SP_CH;
+    const bool lact = c0 + lc < a.D;
+    const float bias = lact ? a.dt_bias[c0 + lc] : 0.0f, dsk = lact ? a.d_skip[c0 + lc] : 0.0f;
+    const T *x = (const T *)a.x, *dt = (const T *)a.dt, *z = (const T *)a.z, *bg = (const T *)a.b, *cg = (const T *)a.c;
+    /* compute role */
+    const int w = threadIdx.x / (SP_CH * G), c = threadIdx.x / G % SP_CH, g = threadIdx.x % G;
+    const size_t d = c0 + c;
+    const bool act = d < a.D;
+    float A2[SP_S], carry[SP_S];   /* A in log2 units; the state entering the iteration */
+#pragma unroll
+    for (int s = 0; s < SP_S; s++) {
+        int n = g * SP_S + s;
+        bool ok = act && n < (int)a.N;
+        A2[s] = ok ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;   /* 0: a padding state stays 0 */
+        carry[s] = ok ? state[d * a.N + n] : 0.0f;
+    }
+    T xr[LX], dr[LX], zr[LX], br[LB], cr[LB];   /* the next iteration's inputs, loaded during this one */
+    const T zero = T(0.0f);
+    auto fetch = [&](int t0) {
+#pragma unroll
+        for (int k = 0; k < LX; k++) {
+            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
+            bool ok = lact && t0 + r < len;
+            size_t row = row0 + t0 + r, ch = c0 + lc;
+            xr[k] = ok ? x[row * a.ldx + ch] : zero;
+            dr[k] = ok ? dt[row * a.lddt + ch] : zero;
+            zr[k] = ok ? z[row * a.ldz + ch] : zero;
+        }
+#pragma unroll
+        for (int k = 0; k < LB; k++) {
+            int i = threadIdx.x + k * SP_THREADS, r = i / NP, n = i % NP;
+            bool ok = t0 + r < len && n < (int)a.N;
+            size_t row = row0 + t0 + r;
+            br[k] = ok ? bg[row * a.ldb + n] : zero;
+            cr[k] = ok ? cg[row * a.ldc + n] : zero;
+        }
+    };
+    auto stage = [&](int t0) {
+#pragma unroll
+        for (int k = 0; k < LX; k++) {
+            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
+            bool ok = lact && t0 + r < len;   /* padding steps: delta = 0, so decay 1 and no input */
+            float xv = ljc_ld(&xr[k]), dv = ok ? ljc_softplus(ljc_ld(&dr[k]) + bias) : 0.0f;
+            dv_s[r][lc] = dv;
+            dx_s[r][lc] = dv * xv;
+            xy_s[r][lc] = dsk * xv;
+            sz_s[r][lc] = ljc_silu(ljc_ld(&zr[k]));
+        }
+#pragma unroll
+        for (int k = 0; k < LB; k++) {
+            int i = threadIdx.x + k * SP_THREADS;
+            b_s[i / NP][i % NP] = ljc_ld(&br[k]);
+            c_s[i / NP][i % NP] = ljc_ld(&cr[k]);
+        }
+    };
+    auto store_y = [&](int t0) {
+#pragma unroll
+        for (int k = 0; k < LX; k++) {
+            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
+            if (lact && t0 + r < len) ljc_st((T *)a.y + (row0 + t0 + r) * a.ldy + c0 + lc, xy_s[r][lc]);
+        }
+    };
+    const int nit = (len + SP_TI - 1) / SP_TI;
+    fetch(0);
+    for (int it = 0; it < nit; it++) {
+        const int t0 = it * SP_TI;
+        __syncthreads();                 /* the previous iteration is done with the staging arrays */
+        if (it > 0) store_y(t0 - SP_TI);   /* same elements this thread restages next: no hazard */
+        stage(t0);
+        __syncthreads();
+        if (it + 1 < nit) fetch(t0 + SP_TI);
+        /* A: the sub-chunk from zero */
+        float dA[LS][SP_S], hl[SP_S], sdv = 0.0f;
+#pragma unroll
+        for (int s = 0; s < SP_S; s++) hl[s] = 0.0f;
+#pragma unroll
+        for (int t = 0; t < LS; t++) {
+            const int r = w * LS + t;
+            const float dvv = dv_s[r][c], dxv = dx_s[r][c];
+            const float4 bb = *(const float4 *)&b_s[r][g * SP_S];
+            const float bv[4] = {bb.x, bb.y, bb.z, bb.w};
+            sdv += dvv;
+#pragma unroll
+            for (int s = 0; s < SP_S; s++) {
+                dA[t][s] = scan_ex2(dvv * A2[s]);
+                hl[s] = fmaf(dA[t][s], hl[s], dxv * bv[s]);
+            }
+        }
+        *(float4 *)&hl_s[w][c][g * SP_S] = make_float4(hl[0], hl[1], hl[2], hl[3]);
+        *(float4 *)&p_s[w][c][g * SP_S] = make_float4(scan_ex2(A2[0] * sdv), scan_ex2(A2[1] * sdv), scan_ex2(A2[2] * sdv),
+                                                     scan_ex2(A2[3] * sdv));
+        __syncthreads();
+        /* fold the sub-chunks in order: the state entering sub-chunk w, and the next carry */
+        float h[SP_S];
+#pragma unroll
+        for (int w2 = 0; w2 < W; w2++) {
+            const float4 P = *(const float4 *)&p_s[w2][c][g * SP_S], L = *(const float4 *)&hl_s[w2][c][g * SP_S];
+            const float pv[4] = {P.x, P.y, P.z, P.w}, lv[4] = {L.x, L.y, L.z, L.w};
+#pragma unroll
+            for (int s = 0; s < SP_S; s++) {
+                if (w2 == w) h[s] = carry[s];
+                carry[s] = fmaf(pv[s], carry[s], lv[s]);
+            }
+        }
+        /* B: the sub-chunk from its true state, y = (h·C + D·x)·silu(z) */
+#pragma unroll
+        for (int t = 0; t < LS; t++) {
+            const int r = w * LS + t;
+            const float dxv = dx_s[r][c];
+            const float4 bb = *(const float4 *)&b_s[r][g * SP_S], cc = *(const float4 *)&c_s[r][g * SP_S];
+            const float bv[4] = {bb.x, bb.y, bb.z, bb.w}, cv[4] = {cc.x, cc.y, cc.z, cc.w};
+            float part = 0.0f;
+#pragma unroll
+            for (int s = 0; s < SP_S; s++) {
+                h[s] = fmaf(dA[t][s], h[s], dxv * bv[s]);
+                part = fmaf(h[s], cv[s], part);
+            }
+#pragma unroll
+            for (int o = 1; o < G; o <<= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+            if (t % G == g) xy_s[r][c] = (part + xy_s[r][c]) * sz_s[r][c];   /* the channel's lanes take turns */
+        }
+    }
+    __syncthreads();
+    if (nit > 0) store_y((nit - 1) * SP_TI);
+    if (w == 0 && act) {
+#pragma unroll
+        for (int s = 0; s < SP_S; s++) {
+            int n = g * SP_S + s;
+            if (n < (int)a.N) state[d * a.N + n] = carry[s];
+        }
+    }
+}
+
 template <int NP, typename T>
 static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
     const int L = scan_chunk_len<NP>::L;
@@ -210,6 +379,16 @@ static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t
     int nch = (t->max_tok + L - 1) / L;
     a.nch_max = nch;
     a.S = NULL; a.sumdt = NULL;
+    ljc_impl *im = ljc_of(b);
+    if constexpr (NP <= 16) {
+        size_t blocks = ljc_blocks(p->d, SP_CH) * t->n;
+        if (im->scan_mode == LJC_SCAN_SINGLE ||
+            (im->scan_mode == LJC_SCAN_AUTO && nch > 1 && blocks >= 2 * (size_t)im->num_sms)) {
+            scan_single_pass<NP, T><<<dim3((unsigned)ljc_blocks(p->d, SP_CH), (unsigned)t->n), SP_THREADS, 0, st>>>(*t, a);
+            LJC_LAUNCHED(b, "scan single_pass");
+            return 0;
+        }
+    }
     dim3 grid(ljc_blocks(p->d, SCAN_THREADS), (unsigned)nch, (unsigned)t->n);
     if (nch == 1) {
         scan_chunk_output<NP, T><<<grid, SCAN_THREADS, 0, st>>>(*t, a, 1);

@@ -231,7 +231,7 @@ static void test_conv(size_t D, size_t K, size_t ns, const size_t *ntok, const s
 
 /* ---- selective scan ------------------------------------------------------------------ */
 
-static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok) {
+static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok, int mode) {
     size_t T = 0;
     for (size_t s = 0; s < ns; s++) T += ntok[s];
     size_t ldxz = 2 * D, R = 5, ldbc = R + 2 * N;   /* x/z halves of one buffer; B, C inside x_proj's */
@@ -250,7 +250,9 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok) {
     void *dy = dev(T * D * ES);
     lj_scan_params p = {{ns, ntok, pos, T}, dxz, ldxz, ddt, D, ddtb, dal, (char *)dbc + R * ES, ldbc,
                         (char *)dbc + (R + N) * ES, ldbc, ddsk, (char *)dxz + D * ES, ldxz, (float *const *)dst, dy, D, D, N};
+    ljc_set_scan_mode(B, mode);
     OK(B->scan(B, &p));
+    ljc_set_scan_mode(B, LJC_SCAN_AUTO);
     double *ref = malloc(T * D * sizeof *ref), *sref = malloc(ns * D * N * sizeof *sref), *h = malloc(N * sizeof *h);
     size_t row = 0;
     for (size_t s = 0; s < ns; s++) {
@@ -272,7 +274,8 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok) {
     }
     float *y = host_from(dy, T * D, ACT);
     char what[80];
-    snprintf(what, sizeof what, "scan D=%zu N=%zu seqs=%zu T=%zu", D, N, ns, T);
+    snprintf(what, sizeof what, "scan %s D=%zu N=%zu seqs=%zu T=%zu", mode == LJC_SCAN_SINGLE ? "single-pass" : "chunked", D,
+             N, ns, T);
     EXPECT_NMSE(what, y, ref, T * D, TOL);
     float *sout = malloc(ns * D * N * sizeof *sout);
     for (size_t s = 0; s < ns; s++) {
@@ -427,14 +430,20 @@ static void run_all(void) {
         test_conv(64, 4, 2, nt2, ps2);
     }
     {
-        size_t nt[3] = {1, 300, 129};
-        test_scan(40, 8, 3, nt);
-        size_t nt2[2] = {517, 3};
-        test_scan(136, 16, 2, nt2);
+        /* both ways of running it (auto picks the single pass only for wide models); d_state 64 has
+         * only the chunked one */
+        for (int mode = LJC_SCAN_SINGLE; mode <= LJC_SCAN_CHUNKED; mode++) {
+            size_t nt[3] = {1, 300, 129};
+            test_scan(40, 8, 3, nt, mode);
+            size_t nt2[2] = {517, 3};
+            test_scan(136, 16, 2, nt2, mode);
+            size_t nt4[2] = {2200, 5};   /* 18 chunks: the carry walks them in batches of 16 */
+            test_scan(40, 8, 2, nt4, mode);
+            size_t nt5[3] = {64, 65, 1000};   /* whole and partial 64-step iterations; 12 states of 16 */
+            test_scan(50, 12, 3, nt5, mode);
+        }
         size_t nt3[1] = {70};
-        test_scan(33, 64, 1, nt3);
-        size_t nt4[2] = {2200, 5};   /* 18 chunks: the carry walks them in batches of 16 */
-        test_scan(40, 8, 2, nt4);
+        test_scan(33, 64, 1, nt3, LJC_SCAN_CHUNKED);
     }
     {
         size_t nt[4] = {100, 1, 64, 1}, ps[4] = {37, 500, 0, 0};
