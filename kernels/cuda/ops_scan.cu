@@ -44,6 +44,16 @@ __device__ __forceinline__ float scan_ex2(float x) {
 #endif
 }
 
+/* log(1 + e^v) from the hardware exp and log (2 MUFU + a few FMAs; log1pf is ~20 instructions):
+ * below v = -5 the series e - e²/2 + e³/3 (relative error < e³/4), where log(1 + e) would round */
+__device__ __forceinline__ float scan_softplus(float v) {
+    const float e = __expf(v);
+    const float small = e * (1.0f - e * (0.5f - e * (1.0f / 3.0f)));
+    return v > 20.0f ? v : v < -5.0f ? small : __logf(1.0f + e);
+}
+/* v·sigmoid(v) with the hardware reciprocal (v < -88: e = inf, the quotient 0) */
+__device__ __forceinline__ float scan_silu(float v) { return __fdividef(v, 1.0f + __expf(-v)); }
+
 template <int NP> struct scan_chunk_len { static const int L = NP <= 16 ? 128 : 64; };
 
 /* Loads B (and C) rows [t0, t0+len) of a sequence into shared memory as fp32 [L][NP], zero padded. */
@@ -101,7 +111,7 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_state(ljc_seqs seqs, 
         scan_stage<false, T>(a, (size_t)(row0 + sub), sl, SUB, d, act, xs, dts, nullptr);
         __syncthreads();
         for (int t = 0; t < sl; t++) {
-            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dv = scan_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
             float dx = dv * ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
             sum += dv;
             const float *bt = bs + (sub + t) * NP;
@@ -181,7 +191,7 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
         __syncthreads();
         for (int t = 0; t < sl; t++) {
             float xv = ljc_ld(&xs[t * SCAN_THREADS + threadIdx.x]);
-            float dv = ljc_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
+            float dv = scan_softplus(ljc_ld(&dts[t * SCAN_THREADS + threadIdx.x]) + bias);
             float dx = dv * xv, acc = 0.0f;
             const float *bt = bs + (sub + t) * NP, *ct = cs + (sub + t) * NP;
 #pragma unroll
@@ -190,7 +200,7 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
                 acc += h[n] * ct[n];
             }
             float zv = ljc_ld(&zs[t * SCAN_THREADS + threadIdx.x]);
-            if (act) ljc_st((T *)a.y + (size_t)(row0 + sub + t) * a.ldy + d, (acc + dsk * xv) * ljc_silu(zv));
+            if (act) ljc_st((T *)a.y + (size_t)(row0 + sub + t) * a.ldy + d, (acc + dsk * xv) * scan_silu(zv));
         }
     }
     if (single && act) {
@@ -200,61 +210,151 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
     }
 }
 
-/* ---- single pass: a block walks its sequence once, for 16 channels ---------------------------
- * One iteration covers SP_TI steps, split into W sub-chunks of LS steps. A thread owns (sub-chunk,
- * channel, SP_S states) and keeps its steps' decays exp(delta·A) in registers:
- *   A. run the sub-chunk from h = 0 → local state, and its total decay exp(A·Σ delta);
- *   fold the sub-chunks in order from the carried state → each one's true initial state and the
- *   next iteration's carry (every thread folds all W, so the carry stays in registers);
- *   B. re-run the steps from the true state with the stored decays, y = h·C summed over the
- *      channel's lanes by shuffles.
- * One exp per (step, channel, state) where the chunked path spends two, and no launch or global
- * round trip between chunks. It has ⌈D/16⌉ × seqs blocks: used when that fills the GPU. delta, D·x
- * and silu(z) are computed once per (step, channel) while staging. */
-#define SP_THREADS 256
-#define SP_CH 16   /* channels per block: 32 bytes of every bf16 row, whole sectors */
-#define SP_S 4     /* states per thread */
-#define SP_TI 64   /* steps per iteration */
+/* ---- single pass for wide models: the lanes of a channel walk the whole sequence -------------
+ * G = NP/4 lanes own a channel, 4 states each, and step through the sequence in order: one exp and
+ * 5 instructions per (step, channel, state), where the chunked path needs two passes (2 exps, ~9
+ * instructions). A block of SW_THREADS lanes covers SW_THREADS/G channels, so there are
+ * ⌈D·G/SW_THREADS⌉ × seqs blocks: enough to fill the GPU only for wide models (Jamba-1.5-Mini,
+ * D = 8192: 512 blocks), which is when auto picks it; narrow models and decode keep the chunks.
+ * Inputs come in SW_TI-step tiles, the next tile's loads issued before this tile's math; delta,
+ * delta·x, D·x and silu(z) are computed once per (step, channel) while staging. Measured on the
+ * H100 (T = D = 8192, N = 16): a time-parallel single pass (sub-chunks scanned from zero, folded,
+ * re-run from the decays kept in registers) was slower than the chunks, 1.27-1.29 vs 1.07 ms:
+ * 24 instructions per state-step (ncu), against the 5 here. */
+#ifndef SW_THREADS
+#define SW_THREADS 64
+#endif
+#ifndef SW_TI
+#define SW_TI 32   /* steps per staged tile */
+#endif
 
-template <int NP, typename T>
-__global__ void __launch_bounds__(SP_THREADS, 2) scan_single_pass(ljc_seqs seqs, scan_args a) {
-    constexpr int G = NP / SP_S;                    /* lanes per channel: c·G .. c·G+G-1 of a warp */
-    constexpr int W = SP_THREADS / (SP_CH * G);     /* sub-chunks per iteration */
-    constexpr int LS = SP_TI / W;                   /* steps per sub-chunk */
-    constexpr int LX = SP_TI * SP_CH / SP_THREADS;  /* x/dt/z elements a thread stages */
-    constexpr int LB = SP_TI * NP / SP_THREADS;     /* B/C elements a thread stages */
-    static_assert(G >= 1 && G <= 32 && W >= 1 && LS * W == SP_TI && LX >= 1 && LB >= 1, "scan_single_pass shape");
-    __shared__ float dv_s[SP_TI][SP_CH], dx_s[SP_TI][SP_CH];   /* delta, delta·x */
-    __shared__ float xy_s[SP_TI][SP_CH];                       /* D·x, then y in place */
-    __shared__ float sz_s[SP_TI][SP_CH];                       /* silu(z) */
-    __shared__ __align__(16) float b_s[SP_TI][NP], c_s[SP_TI][NP];
-    __shared__ __align__(16) float hl_s[W][SP_CH][NP], p_s[W][SP_CH][NP];   /* sub-chunk local state, decay */
+/* 8 bf16 (16 bytes) <-> 8 floats */
+__device__ __forceinline__ void scan_unpack8(const uint4 &q, float *f) {
+    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&q);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const float2 t = __bfloat1622float2(h[i]);
+        f[2 * i] = t.x;
+        f[2 * i + 1] = t.y;
+    }
+}
+__device__ __forceinline__ uint4 scan_pack8(const float *f) {
+    uint4 q;
+    __nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&q);
+#pragma unroll
+    for (int i = 0; i < 4; i++) h[i] = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+    return q;
+}
+
+/* Column swizzles of the staging tiles (16-byte pieces XORed by row): the VEC stager writes 16-byte
+ * pieces of 4 rows per quarter warp, which without them land on the same banks (7.2-way store
+ * conflicts, ncu); the compute role reads one row at a time, where any permutation within the row
+ * is conflict free. sw_f2: [row][float2 col], pieces of 2; sw_f4: [row][float col], pieces of 4. */
+__device__ __forceinline__ int sw_f2(int row, int col) { return col ^ ((row & 3) << 1); }
+__device__ __forceinline__ int sw_f4(int row, int col) { return col ^ (((row >> 1) & 1) << 2); }
+
+/* VEC: bf16, N = 16, every row and pointer 16-byte aligned (Jamba's shapes): a thread stages one
+ * 16-byte piece (8 channels or 8 states of a row) of each input with one load, instead of one
+ * 2-byte load with its own address arithmetic per element (~1/3 of the kernel's instructions, ncu) */
+template <int NP, typename T, bool VEC>
+__global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args a) {
+    constexpr int G = NP / 4;                      /* lanes per channel: c·G .. c·G+G-1 */
+    constexpr int CH = SW_THREADS / G;             /* channels per block */
+    constexpr int LX = SW_TI * CH / SW_THREADS;    /* (step, channel) inputs a thread stages */
+    constexpr int LB = SW_TI * NP / SW_THREADS;    /* B/C inputs a thread stages */
+    static_assert(NP % 4 == 0 && G <= 32 && SW_THREADS % CH == 0 && SW_TI % G == 0 && LX >= 1 && LB >= 1, "scan_walk shape");
+    static_assert(!VEC || (sizeof(T) == 2 && NP == 16 && SW_TI * CH == 8 * SW_THREADS && SW_TI * NP == 8 * SW_THREADS),
+                  "scan_walk VEC shape");
+    __shared__ __align__(16) float2 dd_s[SW_TI][CH];   /* delta, delta·x */
+    __shared__ __align__(16) float xy_s[SW_TI][CH];    /* D·x, then y in place */
+    __shared__ __align__(16) float sz_s[SW_TI][CH];    /* silu(z) */
+    __shared__ __align__(16) float b_s[SW_TI][NP], c_s[SW_TI][NP];
     const int sq = blockIdx.y, len = seqs.ntok[sq];
-    const size_t row0 = seqs.start[sq], c0 = (size_t)blockIdx.x * SP_CH;
+    const size_t row0 = seqs.start[sq], c0 = (size_t)blockIdx.x * CH;
     float *state = (float *)seqs.p0[sq];
-    /* staging role: element i = tid + k·SP_THREADS of [SP_TI][SP_CH] is channel tid % SP_CH for every k */
-    const int lc = threadIdx.x % SP_CH;
+    /* staging role: element i = tid + k·SW_THREADS of [SW_TI][CH] is channel tid % CH for every k */
+    const int lc = threadIdx.x % CH;
     const bool lact = c0 + lc < a.D;
     const float bias = lact ? a.dt_bias[c0 + lc] : 0.0f, dsk = lact ? a.d_skip[c0 + lc] : 0.0f;
     const T *x = (const T *)a.x, *dt = (const T *)a.dt, *z = (const T *)a.z, *bg = (const T *)a.b, *cg = (const T *)a.c;
-    /* compute role */
-    const int w = threadIdx.x / (SP_CH * G), c = threadIdx.x / G % SP_CH, g = threadIdx.x % G;
+    /* compute role: channel c, states 4g .. 4g+3 */
+    const int c = threadIdx.x / G, g = threadIdx.x % G;
     const size_t d = c0 + c;
     const bool act = d < a.D;
-    float A2[SP_S], carry[SP_S];   /* A in log2 units; the state entering the iteration */
+    float A2[4], h[4];   /* A in log2 units (0 for a padding state: it stays 0); the state */
 #pragma unroll
-    for (int s = 0; s < SP_S; s++) {
-        int n = g * SP_S + s;
+    for (int s = 0; s < 4; s++) {
+        int n = 4 * g + s;
         bool ok = act && n < (int)a.N;
-        A2[s] = ok ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;   /* 0: a padding state stays 0 */
-        carry[s] = ok ? state[d * a.N + n] : 0.0f;
+        A2[s] = ok ? -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f : 0.0f;
+        h[s] = ok ? state[d * a.N + n] : 0.0f;
     }
-    T xr[LX], dr[LX], zr[LX], br[LB], cr[LB];   /* the next iteration's inputs, loaded during this one */
+    /* VEC staging role: row tid/2 of the tile, channels (or states) 8·(tid%2) .. +8 */
+    const int vr = threadIdx.x / 2, v8 = 8 * (threadIdx.x % 2);
+    const bool vact = c0 + v8 < a.D;
+    float vbias[8], vdsk[8];
+    if constexpr (VEC) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            vbias[j] = vact ? a.dt_bias[c0 + v8 + j] : 0.0f;
+            vdsk[j] = vact ? a.d_skip[c0 + v8 + j] : 0.0f;
+        }
+    }
+    uint4 xq, dq, zq, bq, cq;   /* VEC: the next tile's pieces */
+    auto fetch_v = [&](int t0) {
+        const bool ok = t0 + vr < len;
+        const size_t row = row0 + t0 + vr;
+        const uint4 z4 = make_uint4(0u, 0u, 0u, 0u);
+        xq = ok && vact ? *(const uint4 *)(x + row * a.ldx + c0 + v8) : z4;
+        dq = ok && vact ? *(const uint4 *)(dt + row * a.lddt + c0 + v8) : z4;
+        zq = ok && vact ? *(const uint4 *)(z + row * a.ldz + c0 + v8) : z4;
+        bq = ok ? *(const uint4 *)(bg + row * a.ldb + v8) : z4;
+        cq = ok ? *(const uint4 *)(cg + row * a.ldc + v8) : z4;
+    };
+    auto stage_v = [&](int t0) {
+        const bool ok = vact && t0 + vr < len;
+        float xf[8], df[8], zf[8], xy[8], sz[8], dd[16];
+        scan_unpack8(xq, xf);
+        scan_unpack8(dq, df);
+        scan_unpack8(zq, zf);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const float dv = ok ? scan_softplus(df[j] + vbias[j]) : 0.0f;
+            dd[2 * j] = dv;
+            dd[2 * j + 1] = dv * xf[j];
+            xy[j] = vdsk[j] * xf[j];
+            sz[j] = scan_silu(zf[j]);
+        }
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            *(float4 *)&dd_s[vr][sw_f2(vr, v8 + 2 * q)] = make_float4(dd[4 * q], dd[4 * q + 1], dd[4 * q + 2], dd[4 * q + 3]);
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            *(float4 *)&xy_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(xy[4 * q], xy[4 * q + 1], xy[4 * q + 2], xy[4 * q + 3]);
+            *(float4 *)&sz_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(sz[4 * q], sz[4 * q + 1], sz[4 * q + 2], sz[4 * q + 3]);
+        }
+        float bf[8], cf[8];
+        scan_unpack8(bq, bf);
+        scan_unpack8(cq, cf);
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            *(float4 *)&b_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(bf[4 * q], bf[4 * q + 1], bf[4 * q + 2], bf[4 * q + 3]);
+            *(float4 *)&c_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(cf[4 * q], cf[4 * q + 1], cf[4 * q + 2], cf[4 * q + 3]);
+        }
+    };
+    auto store_v = [&](int t0) {
+        if (vact && t0 + vr < len) {
+            const float4 lo = *(const float4 *)&xy_s[vr][sw_f4(vr, v8)], hi = *(const float4 *)&xy_s[vr][sw_f4(vr, v8 + 4)];
+            const float yv[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+            *(uint4 *)((T *)a.y + (row0 + t0 + vr) * a.ldy + c0 + v8) = scan_pack8(yv);
+        }
+    };
+    T xr[LX], dr[LX], zr[LX], br[LB], cr[LB];   /* the next tile, loaded during this one's math */
     const T zero = T(0.0f);
     auto fetch = [&](int t0) {
 #pragma unroll
         for (int k = 0; k < LX; k++) {
-            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
+            int r = (threadIdx.x + k * SW_THREADS) / CH;
             bool ok = lact && t0 + r < len;
             size_t row = row0 + t0 + r, ch = c0 + lc;
             xr[k] = ok ? x[row * a.ldx + ch] : zero;
@@ -263,7 +363,7 @@ __global__ void __launch_bounds__(SP_THREADS, 2) scan_single_pass(ljc_seqs seqs,
         }
 #pragma unroll
         for (int k = 0; k < LB; k++) {
-            int i = threadIdx.x + k * SP_THREADS, r = i / NP, n = i % NP;
+            int i = threadIdx.x + k * SW_THREADS, r = i / NP, n = i % NP;
             bool ok = t0 + r < len && n < (int)a.N;
             size_t row = row0 + t0 + r;
             br[k] = ok ? bg[row * a.ldb + n] : zero;
@@ -273,95 +373,77 @@ __global__ void __launch_bounds__(SP_THREADS, 2) scan_single_pass(ljc_seqs seqs,
     auto stage = [&](int t0) {
 #pragma unroll
         for (int k = 0; k < LX; k++) {
-            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
+            int r = (threadIdx.x + k * SW_THREADS) / CH;
             bool ok = lact && t0 + r < len;   /* padding steps: delta = 0, so decay 1 and no input */
-            float xv = ljc_ld(&xr[k]), dv = ok ? ljc_softplus(ljc_ld(&dr[k]) + bias) : 0.0f;
-            dv_s[r][lc] = dv;
-            dx_s[r][lc] = dv * xv;
-            xy_s[r][lc] = dsk * xv;
-            sz_s[r][lc] = ljc_silu(ljc_ld(&zr[k]));
+            float xv = ljc_ld(&xr[k]), dv = ok ? scan_softplus(ljc_ld(&dr[k]) + bias) : 0.0f;
+            dd_s[r][sw_f2(r, lc)] = make_float2(dv, dv * xv);
+            xy_s[r][sw_f4(r, lc)] = dsk * xv;
+            sz_s[r][sw_f4(r, lc)] = scan_silu(ljc_ld(&zr[k]));
         }
 #pragma unroll
         for (int k = 0; k < LB; k++) {
-            int i = threadIdx.x + k * SP_THREADS;
-            b_s[i / NP][i % NP] = ljc_ld(&br[k]);
-            c_s[i / NP][i % NP] = ljc_ld(&cr[k]);
+            int i = threadIdx.x + k * SW_THREADS;
+            b_s[i / NP][sw_f4(i / NP, i % NP)] = ljc_ld(&br[k]);
+            c_s[i / NP][sw_f4(i / NP, i % NP)] = ljc_ld(&cr[k]);
         }
     };
     auto store_y = [&](int t0) {
 #pragma unroll
         for (int k = 0; k < LX; k++) {
-            int r = (threadIdx.x + k * SP_THREADS) / SP_CH;
-            if (lact && t0 + r < len) ljc_st((T *)a.y + (row0 + t0 + r) * a.ldy + c0 + lc, xy_s[r][lc]);
+            int r = (threadIdx.x + k * SW_THREADS) / CH;
+            if (lact && t0 + r < len) ljc_st((T *)a.y + (row0 + t0 + r) * a.ldy + c0 + lc, xy_s[r][sw_f4(r, lc)]);
         }
     };
-    const int nit = (len + SP_TI - 1) / SP_TI;
-    fetch(0);
-    for (int it = 0; it < nit; it++) {
-        const int t0 = it * SP_TI;
-        __syncthreads();                 /* the previous iteration is done with the staging arrays */
-        if (it > 0) store_y(t0 - SP_TI);   /* same elements this thread restages next: no hazard */
-        stage(t0);
-        __syncthreads();
-        if (it + 1 < nit) fetch(t0 + SP_TI);
-        /* A: the sub-chunk from zero */
-        float dA[LS][SP_S], hl[SP_S], sdv = 0.0f;
-#pragma unroll
-        for (int s = 0; s < SP_S; s++) hl[s] = 0.0f;
-#pragma unroll
-        for (int t = 0; t < LS; t++) {
-            const int r = w * LS + t;
-            const float dvv = dv_s[r][c], dxv = dx_s[r][c];
-            const float4 bb = *(const float4 *)&b_s[r][g * SP_S];
-            const float bv[4] = {bb.x, bb.y, bb.z, bb.w};
-            sdv += dvv;
-#pragma unroll
-            for (int s = 0; s < SP_S; s++) {
-                dA[t][s] = scan_ex2(dvv * A2[s]);
-                hl[s] = fmaf(dA[t][s], hl[s], dxv * bv[s]);
-            }
+    const int ntiles = (len + SW_TI - 1) / SW_TI;
+    if constexpr (VEC) fetch_v(0); else fetch(0);
+    for (int it = 0; it < ntiles; it++) {
+        const int t0 = it * SW_TI;
+        __syncthreads();                    /* the previous tile is done with the staging arrays */
+        if (it > 0) {                       /* the elements this thread restages next: no hazard */
+            if constexpr (VEC) store_v(t0 - SW_TI); else store_y(t0 - SW_TI);
         }
-        *(float4 *)&hl_s[w][c][g * SP_S] = make_float4(hl[0], hl[1], hl[2], hl[3]);
-        *(float4 *)&p_s[w][c][g * SP_S] = make_float4(scan_ex2(A2[0] * sdv), scan_ex2(A2[1] * sdv), scan_ex2(A2[2] * sdv),
-                                                     scan_ex2(A2[3] * sdv));
+        if constexpr (VEC) stage_v(t0); else stage(t0);
         __syncthreads();
-        /* fold the sub-chunks in order: the state entering sub-chunk w, and the next carry */
-        float h[SP_S];
-#pragma unroll
-        for (int w2 = 0; w2 < W; w2++) {
-            const float4 P = *(const float4 *)&p_s[w2][c][g * SP_S], L = *(const float4 *)&hl_s[w2][c][g * SP_S];
-            const float pv[4] = {P.x, P.y, P.z, P.w}, lv[4] = {L.x, L.y, L.z, L.w};
-#pragma unroll
-            for (int s = 0; s < SP_S; s++) {
-                if (w2 == w) h[s] = carry[s];
-                carry[s] = fmaf(pv[s], carry[s], lv[s]);
-            }
+        if (it + 1 < ntiles) {
+            if constexpr (VEC) fetch_v(t0 + SW_TI); else fetch(t0 + SW_TI);
         }
-        /* B: the sub-chunk from its true state, y = (h·C + D·x)·silu(z) */
+#pragma unroll 2
+        for (int t = 0; t < SW_TI; t += G) {
+            float p[G];   /* h·C over this lane's states, for steps t .. t+G-1 */
 #pragma unroll
-        for (int t = 0; t < LS; t++) {
-            const int r = w * LS + t;
-            const float dxv = dx_s[r][c];
-            const float4 bb = *(const float4 *)&b_s[r][g * SP_S], cc = *(const float4 *)&c_s[r][g * SP_S];
-            const float bv[4] = {bb.x, bb.y, bb.z, bb.w}, cv[4] = {cc.x, cc.y, cc.z, cc.w};
-            float part = 0.0f;
-#pragma unroll
-            for (int s = 0; s < SP_S; s++) {
-                h[s] = fmaf(dA[t][s], h[s], dxv * bv[s]);
-                part = fmaf(h[s], cv[s], part);
+            for (int u = 0; u < G; u++) {
+                const int r = t + u;
+                const float2 dd = dd_s[r][sw_f2(r, c)];
+                const float4 bb = *(const float4 *)&b_s[r][sw_f4(r, 4 * g)], cc = *(const float4 *)&c_s[r][sw_f4(r, 4 * g)];
+                h[0] = fmaf(scan_ex2(dd.x * A2[0]), h[0], dd.y * bb.x);
+                h[1] = fmaf(scan_ex2(dd.x * A2[1]), h[1], dd.y * bb.y);
+                h[2] = fmaf(scan_ex2(dd.x * A2[2]), h[2], dd.y * bb.z);
+                h[3] = fmaf(scan_ex2(dd.x * A2[3]), h[3], dd.y * bb.w);
+                p[u] = fmaf(h[3], cc.w, fmaf(h[2], cc.z, fmaf(h[1], cc.y, h[0] * cc.x)));
             }
+            /* reduce-scatter over the channel's G lanes: lane g ends with the sum for step t+g */
 #pragma unroll
-            for (int o = 1; o < G; o <<= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-            if (t % G == g) xy_s[r][c] = (part + xy_s[r][c]) * sz_s[r][c];   /* the channel's lanes take turns */
+            for (int o = G / 2; o >= 1; o /= 2) {
+                const bool upper = g & o;
+#pragma unroll
+                for (int i = 0; i < o; i++) {
+                    float send = upper ? p[i] : p[i + o], keep = upper ? p[i + o] : p[i];
+                    p[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+                }
+            }
+            const int ry = t + g, cy = sw_f4(ry, c);
+            xy_s[ry][cy] = (p[0] + xy_s[ry][cy]) * sz_s[ry][cy];
         }
     }
     __syncthreads();
-    if (nit > 0) store_y((nit - 1) * SP_TI);
-    if (w == 0 && act) {
+    if (ntiles > 0) {
+        if constexpr (VEC) store_v((ntiles - 1) * SW_TI); else store_y((ntiles - 1) * SW_TI);
+    }
+    if (act) {
 #pragma unroll
-        for (int s = 0; s < SP_S; s++) {
-            int n = g * SP_S + s;
-            if (n < (int)a.N) state[d * a.N + n] = carry[s];
+        for (int s = 0; s < 4; s++) {
+            int n = 4 * g + s;
+            if (n < (int)a.N) state[d * a.N + n] = h[s];
         }
     }
 }
@@ -381,11 +463,17 @@ static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t
     a.S = NULL; a.sumdt = NULL;
     ljc_impl *im = ljc_of(b);
     if constexpr (NP <= 16) {
-        size_t blocks = ljc_blocks(p->d, SP_CH) * t->n;
+        const size_t ch = SW_THREADS / (NP / 4), blocks = ljc_blocks(p->d, (unsigned)ch) * t->n;
         if (im->scan_mode == LJC_SCAN_SINGLE ||
-            (im->scan_mode == LJC_SCAN_AUTO && nch > 1 && blocks >= 2 * (size_t)im->num_sms)) {
-            scan_single_pass<NP, T><<<dim3((unsigned)ljc_blocks(p->d, SP_CH), (unsigned)t->n), SP_THREADS, 0, st>>>(*t, a);
-            LJC_LAUNCHED(b, "scan single_pass");
+            (im->scan_mode == LJC_SCAN_AUTO && nch > 1 && blocks >= 3 * (size_t)im->num_sms)) {
+            const dim3 grid(ljc_blocks(p->d, (unsigned)ch), (unsigned)t->n);
+            auto al = [](const void *q) { return (uintptr_t)q % 16 == 0; };
+            const bool vec = sizeof(T) == 2 && NP == 16 && p->n == 16 && p->d % 8 == 0 && p->ldx % 8 == 0 && p->lddt % 8 == 0 &&
+                             p->ldz % 8 == 0 && p->ldb % 8 == 0 && p->ldc % 8 == 0 && p->ldy % 8 == 0 && al(p->x) &&
+                             al(p->dt) && al(p->z) && al(p->b) && al(p->c) && al(p->y);
+            if (vec) scan_walk<NP, T, sizeof(T) == 2 && NP == 16><<<grid, SW_THREADS, 0, st>>>(*t, a);
+            else scan_walk<NP, T, false><<<grid, SW_THREADS, 0, st>>>(*t, a);
+            LJC_LAUNCHED(b, "scan walk");
             return 0;
         }
     }

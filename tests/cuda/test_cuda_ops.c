@@ -234,7 +234,9 @@ static void test_conv(size_t D, size_t K, size_t ns, const size_t *ntok, const s
 static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok, int mode) {
     size_t T = 0;
     for (size_t s = 0; s < ns; s++) T += ntok[s];
-    size_t ldxz = 2 * D, R = 5, ldbc = R + 2 * N;   /* x/z halves of one buffer; B, C inside x_proj's */
+    /* x/z halves of one buffer; B, C inside x_proj's rows after R dt-rank columns: R = 8 keeps every row
+     * 16-byte aligned when N = 16 and D % 8 == 0 (the single pass's vector staging), R = 5 does not */
+    size_t ldxz = 2 * D, R = N == 16 && D % 8 == 0 ? 8 : 5, ldbc = R + 2 * N;
     float *xz = rand_vec(T * ldxz, 1.5f, 1), *dt = rand_vec(T * D, 1.5f, 1), *bc = rand_vec(T * ldbc, 1.0f, 1);
     float *dtb = rand_vec(D, 1.0f, 0), *alog = malloc(D * N * 4), *dsk = rand_vec(D, 1.0f, 0);
     for (size_t i = 0; i < D * N; i++) alog[i] = logf(1.0f + (float)(i % N)) + 0.3f * frand();
