@@ -10,10 +10,12 @@ out=${1:-build-standalone}
 mkdir -p "$out/obj"
 NVCC=${NVCC:-nvcc}
 ARCH="-gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90"
+pids=""
 for f in kernels/cuda/*.cu; do
   $NVCC -O2 $ARCH -Xcompiler -fPIC -I. -c "$f" -o "$out/obj/$(basename "$f").o" &
+  pids="$pids $!"
 done
-wait
+for p in $pids; do wait "$p"; done   # a failed compile fails the build (set -e), not a stale object
 CFLAGS="-O2 -std=gnu11 -I. -DLONGJAM_HAVE_CUDA=1 -I${CUDA_HOME:-/usr/local/cuda}/include"
 for f in common/*.c kernels/*.c kernels/cpu/*.c kernels/cuda/*.c tests/test_util.c tests/cuda/test_cuda_ops.c cli/bench_cuda.c bench/ljc_bench_main.c; do
   [ -f "$f" ] && cc $CFLAGS -fPIC -c "$f" -o "$out/obj/$(echo "$f" | tr / _).o"

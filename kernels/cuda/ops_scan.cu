@@ -218,14 +218,19 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
  * D = 8192: 512 blocks), which is when auto picks it; narrow models and decode keep the chunks.
  * Inputs come in SW_TI-step tiles, the next tile's loads issued before this tile's math; delta,
  * delta·x, D·x and silu(z) are computed once per (step, channel) while staging. Measured on the
- * H100 (T = D = 8192, N = 16): a time-parallel single pass (sub-chunks scanned from zero, folded,
- * re-run from the decays kept in registers) was slower than the chunks, 1.27-1.29 vs 1.07 ms:
- * 24 instructions per state-step (ncu), against the 5 here. */
+ * H100 (T = D = 8192, N = 16; kernels/cuda/NOTES.md): 1.07 ms (chunks) -> 0.69-0.74 ms. A
+ * time-parallel single pass (sub-chunks scanned from zero, folded, re-run from the decays kept in
+ * registers) was slower than the chunks, 1.27-1.29 ms: 24 instructions per state-step (ncu). This
+ * one runs ~12 (the 5 above, bf16 unpacking, loads, the lane reduction, staging) at an IPC of 2.3:
+ * 1,024 warps in all leave ~2 per scheduler to hide latency; the exps alone would allow ~0.3 ms. */
 #ifndef SW_THREADS
 #define SW_THREADS 64
 #endif
 #ifndef SW_TI
 #define SW_TI 32   /* steps per staged tile */
+#endif
+#ifndef SW_UNROLL
+#define SW_UNROLL 2   /* G-step groups of a tile unrolled together */
 #endif
 
 /* 8 bf16 (16 bytes) <-> 8 floats */
@@ -262,13 +267,18 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
     constexpr int CH = SW_THREADS / G;             /* channels per block */
     constexpr int LX = SW_TI * CH / SW_THREADS;    /* (step, channel) inputs a thread stages */
     constexpr int LB = SW_TI * NP / SW_THREADS;    /* B/C inputs a thread stages */
+    constexpr int unroll_groups = SW_UNROLL;
     static_assert(NP % 4 == 0 && G <= 32 && SW_THREADS % CH == 0 && SW_TI % G == 0 && LX >= 1 && LB >= 1, "scan_walk shape");
     static_assert(!VEC || (sizeof(T) == 2 && NP == 16 && SW_TI * CH == 8 * SW_THREADS && SW_TI * NP == 8 * SW_THREADS),
                   "scan_walk VEC shape");
     __shared__ __align__(16) float2 dd_s[SW_TI][CH];   /* delta, delta·x */
     __shared__ __align__(16) float xy_s[SW_TI][CH];    /* D·x, then y in place */
     __shared__ __align__(16) float sz_s[SW_TI][CH];    /* silu(z) */
-    __shared__ __align__(16) float b_s[SW_TI][NP], c_s[SW_TI][NP];
+    __shared__ __align__(16) float b_s[SW_TI][VEC ? 1 : NP], c_s[SW_TI][VEC ? 1 : NP];
+    /* VEC: B and C stay bf16 (exact: that is what they are), interleaved so that one 16-byte load
+     * gives a lane its step's B[4g..4g+3] and C[4g..4g+3]; as two fp32 float4 loads they were half
+     * of the kernel's shared-memory wavefronts, the limit after the staging fixes (ncu) */
+    __shared__ __align__(16) uint4 bc_s[SW_TI][VEC ? G : 1];
     const int sq = blockIdx.y, len = seqs.ntok[sq];
     const size_t row0 = seqs.start[sq], c0 = (size_t)blockIdx.x * CH;
     float *state = (float *)seqs.p0[sq];
@@ -333,14 +343,9 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
             *(float4 *)&xy_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(xy[4 * q], xy[4 * q + 1], xy[4 * q + 2], xy[4 * q + 3]);
             *(float4 *)&sz_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(sz[4 * q], sz[4 * q + 1], sz[4 * q + 2], sz[4 * q + 3]);
         }
-        float bf[8], cf[8];
-        scan_unpack8(bq, bf);
-        scan_unpack8(cq, cf);
-#pragma unroll
-        for (int q = 0; q < 2; q++) {
-            *(float4 *)&b_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(bf[4 * q], bf[4 * q + 1], bf[4 * q + 2], bf[4 * q + 3]);
-            *(float4 *)&c_s[vr][sw_f4(vr, v8 + 4 * q)] = make_float4(cf[4 * q], cf[4 * q + 1], cf[4 * q + 2], cf[4 * q + 3]);
-        }
+        const int sw = (vr >> 1) & 1;   /* sw_f4's swizzle, on 16-byte pieces */
+        bc_s[vr][(v8 / 4) ^ sw] = make_uint4(bq.x, bq.y, cq.x, cq.y);
+        bc_s[vr][(v8 / 4 + 1) ^ sw] = make_uint4(bq.z, bq.w, cq.z, cq.w);
     };
     auto store_v = [&](int t0) {
         if (vact && t0 + vr < len) {
@@ -407,14 +412,24 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
         if (it + 1 < ntiles) {
             if constexpr (VEC) fetch_v(t0 + SW_TI); else fetch(t0 + SW_TI);
         }
-#pragma unroll 2
+#pragma unroll unroll_groups
         for (int t = 0; t < SW_TI; t += G) {
             float p[G];   /* h·C over this lane's states, for steps t .. t+G-1 */
 #pragma unroll
             for (int u = 0; u < G; u++) {
                 const int r = t + u;
                 const float2 dd = dd_s[r][sw_f2(r, c)];
-                const float4 bb = *(const float4 *)&b_s[r][sw_f4(r, 4 * g)], cc = *(const float4 *)&c_s[r][sw_f4(r, 4 * g)];
+                float4 bb, cc;
+                if constexpr (VEC) {   /* bf16 → fp32: the high half of a word, or the low one shifted up */
+                    const uint4 q = bc_s[r][g ^ ((r >> 1) & 1)];
+                    bb = make_float4(__uint_as_float(q.x << 16), __uint_as_float(q.x & 0xffff0000u), __uint_as_float(q.y << 16),
+                                     __uint_as_float(q.y & 0xffff0000u));
+                    cc = make_float4(__uint_as_float(q.z << 16), __uint_as_float(q.z & 0xffff0000u), __uint_as_float(q.w << 16),
+                                     __uint_as_float(q.w & 0xffff0000u));
+                } else {
+                    bb = *(const float4 *)&b_s[r][sw_f4(r, 4 * g)];
+                    cc = *(const float4 *)&c_s[r][sw_f4(r, 4 * g)];
+                }
                 h[0] = fmaf(scan_ex2(dd.x * A2[0]), h[0], dd.y * bb.x);
                 h[1] = fmaf(scan_ex2(dd.x * A2[1]), h[1], dd.y * bb.y);
                 h[2] = fmaf(scan_ex2(dd.x * A2[2]), h[2], dd.y * bb.z);
