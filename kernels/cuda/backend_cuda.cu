@@ -303,6 +303,7 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
         return -1;
     }
     im->num_sms = prop.multiProcessorCount;
+    im->cc_major = prop.major;
     if (cublasCreate(&im->cublas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(im->cublas, im->stream) != CUBLAS_STATUS_SUCCESS) {
         snprintf(err, errlen, "cuda backend: cublasCreate failed");
         cuda_destroy(b);

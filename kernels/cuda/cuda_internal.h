@@ -30,6 +30,7 @@ typedef struct ljc_impl {
     void *pinned;            /* host staging for MoE group tables and counts */
     size_t pinned_bytes;
     int num_sms;
+    int cc_major;            /* compute capability of the device (9: Hopper) */
     int grouped_gemm_ok;     /* 0 once cublasGemmGroupedBatchedEx said "not supported" */
     int moe_gemm_mode;       /* LJC_MOE_AUTO / _GROUPED / _LOOP (env LJC_MOE_GEMM=grouped|loop) */
     int w8a16_force;         /* int8 experts: 0 auto, 1 mma.sync, 2 column, 3 wgmma kernel (env LJC_W8A16=mma|col|wgmma) */

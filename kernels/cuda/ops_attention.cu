@@ -374,6 +374,9 @@ __global__ void __launch_bounds__(DEC_THREADS) decode_split_kernel(ljc_seqs seqs
 
 __global__ void __launch_bounds__(DT_THREADS) decode_tc_kernel(ljc_seqs seqs, dec_args a) {
     extern __shared__ __align__(16) unsigned char dt_smem[];
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;");   /* the merge may launch now; it waits for this grid's end */
+#endif
     bf16 *Ks = (bf16 *)dt_smem;                      /* [STAGES][BN * HD], swizzled rows */
     bf16 *Vs = Ks + DT_STAGES * DT_BN * DT_HD;       /* [STAGES][BN * HD] */
     const int G = a.group, sp = blockIdx.x, kvh = blockIdx.y, s = blockIdx.z;
@@ -529,6 +532,9 @@ template <int HD>
 __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
     extern __shared__ float wsplit[];   /* [nsplit] */
     __shared__ float red[32];
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");   /* launched early (programmatic dependent launch): wait for the splits */
+#endif
     const int h = blockIdx.x, s = blockIdx.y, n = a.nsplit;
     const size_t base = ((size_t)s * a.n_heads + h) * n;
     float M = -INFINITY;
@@ -682,7 +688,19 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         }
         LJC_LAUNCHED(b, "attention decode");
         dim3 g2((unsigned)p->n_heads, (unsigned)dec.n);
-        decode_combine_kernel<HD><<<g2, HD < 128 ? (HD + 31) / 32 * 32 : 128, (size_t)(nsplit + 7) / 8 * 8 * sizeof(float), st>>>(dec, a);
+        /* programmatic dependent launch: the merge's launch overlaps the split kernel's tail (a few of
+         * the ~60 us at 32K keys, batch 1); it waits in griddepcontrol.wait for the split results */
+        cudaLaunchConfig_t cfg = {};
+        cfg.gridDim = g2;
+        cfg.blockDim = dim3(HD < 128 ? (HD + 31) / 32 * 32 : 128);
+        cfg.dynamicSmemBytes = (size_t)(nsplit + 7) / 8 * 8 * sizeof(float);
+        cfg.stream = st;
+        cudaLaunchAttribute pdl;
+        pdl.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        pdl.val.programmaticStreamSerializationAllowed = 1;
+        cfg.attrs = &pdl;
+        cfg.numAttrs = im->cc_major >= 9 ? 1 : 0;   /* griddepcontrol is sm_90+ */
+        LJC_CUDA(b, cudaLaunchKernelEx(&cfg, decode_combine_kernel<HD>, dec, a));
         LJC_LAUNCHED(b, "attention decode combine");
     }
     return 0;
