@@ -368,7 +368,12 @@ __global__ void __launch_bounds__(DEC_THREADS) decode_split_kernel(ljc_seqs seqs
  * dim 128 read 44-66% of HBM bandwidth. */
 #define DT_THREADS 128
 #define DT_BN 64
+#ifndef DT_STAGES
 #define DT_STAGES 3
+#endif
+#ifndef DEC_BLOCKS_PER_SM
+#define DEC_BLOCKS_PER_SM 2   /* split count aims at this many blocks per SM */
+#endif
 #define DT_HD 128
 #define DT_SMEM (2 * DT_STAGES * DT_BN * DT_HD * 2)
 
@@ -661,7 +666,7 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         a.kvdim = p->n_kv_heads * HD;
         a.scale_log2 = sl2;
         int units = dec.n * a.n_kv;
-        int want = (2 * im->num_sms + units - 1) / units;
+        int want = (DEC_BLOCKS_PER_SM * im->num_sms + units - 1) / units;
         int split_max = 16384 / group;
         int nsplit = want < 1 ? 1 : want;
         int split = (dec_kv_max + nsplit - 1) / nsplit;
