@@ -123,6 +123,7 @@ typedef struct bmodel {
     void *embed, *lm_head;
     float *final_norm;
     size_t weight_bytes;
+    size_t expert_bytes, expert_each;    /* all experts' bytes (scales included), one expert's */
     int experts_int8;                    /* --experts int8: ExpertsInt8 synthetic experts */
     /* activations, sized by the largest step */
     size_t max_rows;
@@ -194,6 +195,8 @@ static int model_build(bmodel *m) {
                     ljc->fill_random(m->b, sc, LJ_F32, E * (2 * F + H), g_seed++, 0.0f, wscale / 127.0f))
                     return -1;
                 m->weight_bytes += E * per + E * (2 * F + H) * 4;
+                m->expert_bytes += E * per + E * (2 * F + H) * 4;
+                m->expert_each = per + (2 * F + H) * 4;
                 for (size_t e = 0; e < E; e++) {
                     char *base = (char *)l->experts + e * per;
                     float *se = sc + e * (2 * F + H);
@@ -206,6 +209,8 @@ static int model_build(bmodel *m) {
                     ljc->fill_random(m->b, l->experts, LJ_BF16, E * per, g_seed++, wscale, 0.0f))
                     return -1;
                 m->weight_bytes += E * per * 2;
+                m->expert_bytes += E * per * 2;
+                m->expert_each = per * 2;
                 for (size_t e = 0; e < E; e++) {
                     char *base = (char *)l->experts + e * per * 2;
                     l->eg[e] = (lj_tensor){base, LJ_BF16, F, H, NULL};
@@ -853,6 +858,21 @@ int bench_cuda_main(int argc, char **argv) {
                 printf("%8s %8s %12s %10s %9s %10zu %12.1f\n", "", "", "", "", "", bsz[k], res[c].dec[k]);
         }
         fflush(stdout);
+    }
+    /* the issue's decode figure: batch 1 against the weight-read roofline — the bytes of the weights a
+     * token reads (all but the embedding table, of which one row, and only top-k experts per MoE
+     * layer) at the 3.0 TB/s HBM anchor; also with the KV cache the attention layers read */
+    for (int k = 0; k < nb; k++) {
+        if (bsz[k] != 1) continue;
+        double active = (double)m.weight_bytes - (double)m.s.vocab * m.s.hidden * 2 + m.s.hidden * 2 - (double)m.expert_bytes +
+                        (double)n_moe * (m.s.topk < m.s.experts ? m.s.topk : m.s.experts) * m.expert_each;
+        printf("\ndecode at batch 1 vs the weight-read roofline (%.2f GB of active weights per token at 3.0 TB/s: %.1f tok/s):\n",
+               active / 1e9, 3.0e12 / active);
+        for (int c = 0; c < nctx; c++) {
+            double kv = (double)n_attn * 2 * (res[c].ctx + 1) * m.s.kv_heads * m.s.head_dim * 2, roof = 3.0e12 / active;
+            printf("  context %7zu: %7.1f tok/s = %3.0f%% of the roofline; %3.0f%% counting the KV cache read too (%.2f GB)\n",
+                   res[c].ctx, res[c].dec[k], 100 * res[c].dec[k] / roof, 100 * res[c].dec[k] / (3.0e12 / (active + kv)), kv / 1e9);
+        }
     }
     printf("\npeak GPU memory in use: %.2f GiB of %.1f GiB (weights %.2f GB; before the model %.2f GiB)\n", peak / 1073741824.0,
            total / 1073741824.0, m.weight_bytes / 1e9, used0 / 1073741824.0);
