@@ -59,7 +59,9 @@ __global__ void __launch_bounds__(F3_THREADS, 1) fa3_prefill_kernel(ljc_seqs seq
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char f3_dyn[];
     const uint32_t sbase = ((uint32_t)__cvta_generic_to_shared(f3_dyn) + 1023) & ~1023u;   /* swizzle atoms */
-    const int s = blockIdx.z, h = blockIdx.y, qt = a.n_qtiles - 1 - blockIdx.x;   /* heavy (late) tiles first */
+    /* heavy (late) query tiles first; blocks start in x order (see ljc_fa3_prefill) */
+    const int s = blockIdx.z, h = a.head_major ? blockIdx.x : blockIdx.y,
+              qt = a.n_qtiles - 1 - (a.head_major ? blockIdx.y : blockIdx.x);
     const int ntok = seqs.ntok[s], pos = seqs.pos[s];
     if (qt * F3_BM >= ntok) return;
     const int kvh = h / a.group, kv_len = pos + ntok;
@@ -264,7 +266,15 @@ int ljc_fa3_ok(void) {
 cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st) {
     cudaError_t e = ljc_smem_optin((const void *)fa3_prefill_kernel, F3_SMEM);
     if (e != cudaSuccess) return e;
-    dim3 grid((unsigned)a->n_qtiles, (unsigned)n_heads, (unsigned)pre->n);
-    fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(*pre, *a);
+    /* Block order. Query-tile major (each head's tiles heavy to light, head after head) keeps one
+     * kv head's K/V hot in L2 while its tiles run: best for long sequences. With few tiles (a few
+     * waves of blocks) the heaviest tiles of all heads must start first or the last wave is long:
+     * head major there. H100, 32/8 heads, three rounds in one call: 4K 80-81% -> 85-88% of SDPA
+     * head major; 32K 88-91% query-tile major vs 85-87%; 16K within its run-to-run spread. */
+    fa3_args b = *a;
+    b.head_major = a->n_qtiles <= 32;
+    dim3 grid = b.head_major ? dim3((unsigned)n_heads, (unsigned)a->n_qtiles, (unsigned)pre->n)
+                             : dim3((unsigned)a->n_qtiles, (unsigned)n_heads, (unsigned)pre->n);
+    fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(*pre, b);
     return cudaGetLastError();
 }

@@ -13,6 +13,7 @@ struct fa3_args {
     size_t kvdim;       /* n_kv_heads * 128: a cache row */
     float scale_log2;   /* softmax scale x log2(e) */
     int n_qtiles;       /* 128-query tiles of the longest sequence */
+    int head_major;     /* set by ljc_fa3_prefill: block x = head (see there) */
 };
 
 /* 1 when the current device runs the sm_90a kernel */

@@ -456,6 +456,9 @@ static void run_all(void) {
          * with and without a cache, lengths off the tile sizes */
         size_t nt6[2] = {300, 129}, ps6[2] = {0, 140};
         test_attention(8, 2, 128, 2, nt6, ps6);
+        /* more than 32 query tiles: the sm_90a kernel's other block order (query-tile major) */
+        size_t nt7[1] = {4200}, ps7[1] = {0};
+        test_attention(2, 1, 128, 1, nt7, ps7);
         size_t nt3[2] = {65, 1}, ps3[2] = {0, 63};
         test_attention(4, 2, 64, 2, nt3, ps3);
         size_t nt4[1] = {45};
