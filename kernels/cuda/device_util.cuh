@@ -1,5 +1,6 @@
 /* Small device helpers shared by the CUDA kernels (inline PTX): shared-window addresses, 16-byte
- * asynchronous copies, base-2 exponent, bf16 pairs, and the exact int8 -> bf16 widening. */
+ * asynchronous copies, base-2 exponent, bf16 pairs and vectors, and the exact int8 -> bf16
+ * widening. */
 #pragma once
 #include <cuda_bf16.h>
 #include <stdint.h>
@@ -31,6 +32,28 @@ __device__ __forceinline__ float ljc_ex2(float x) {
 __device__ __forceinline__ uint32_t ljc_pack_bf16(float lo, float hi) {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
     return *reinterpret_cast<uint32_t *>(&v);
+}
+
+/* C bf16 in one register-sized vector (C = 2, 4, 8: 4-, 8-, 16-byte loads and stores) <-> C floats */
+template <int C> struct ljc_bf16vec;
+template <> struct ljc_bf16vec<8> { typedef uint4 t; };
+template <> struct ljc_bf16vec<4> { typedef uint2 t; };
+template <> struct ljc_bf16vec<2> { typedef uint32_t t; };
+template <int C> __device__ __forceinline__ void ljc_bf16_unpack(const typename ljc_bf16vec<C>::t &v, float *f) {
+    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&v);
+#pragma unroll
+    for (int i = 0; i < C / 2; i++) {
+        const float2 t = __bfloat1622float2(h[i]);
+        f[2 * i] = t.x;
+        f[2 * i + 1] = t.y;
+    }
+}
+template <int C> __device__ __forceinline__ typename ljc_bf16vec<C>::t ljc_bf16_pack(const float *f) {
+    typename ljc_bf16vec<C>::t v;
+    __nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&v);
+#pragma unroll
+    for (int i = 0; i < C / 2; i++) h[i] = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+    return v;
 }
 
 /* four int8 (one 32-bit word, byte 0 first) -> two bf16x2, exactly: 0x4B000000 | (q ^ 0x80) is

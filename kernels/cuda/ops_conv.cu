@@ -7,6 +7,7 @@
  * 8-byte store per token (the scalar kernel's 2-byte accesses left the memory system half idle;
  * measured on the H100, T=8192 D=8192 K=4: 2 channels 1,505 GB/s, 4: 1,950, 8: 1,450). */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/device_util.cuh"
 
 typedef __nv_bfloat16 bf16;
 
@@ -53,34 +54,13 @@ __global__ void conv_kernel(ljc_seqs seqs, const T *x, size_t ldx, const float *
 #ifndef CONV_CPT
 #define CONV_CPT 4   /* channels per thread of the vector kernel: 8, 4 or 2 (16-, 8-, 4-byte accesses) */
 #endif
-template <int C> struct conv_vec;
-template <> struct conv_vec<8> { typedef uint4 t; };
-template <> struct conv_vec<4> { typedef uint2 t; };
-template <> struct conv_vec<2> { typedef uint32_t t; };
-
 #ifndef CONV_AHEAD
 #define CONV_AHEAD 4   /* tokens whose loads a thread of the vector kernel issues together */
 #endif
 
-/* C bf16 (2C bytes, aligned to that) <-> C floats */
-template <int C> __device__ __forceinline__ void conv_cvt(const typename conv_vec<C>::t &v, float *f) {
-    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&v);
-#pragma unroll
-    for (int i = 0; i < C / 2; i++) {
-        float2 t = __bfloat1622float2(h[i]);
-        f[2 * i] = t.x;
-        f[2 * i + 1] = t.y;
-    }
-}
+/* C bf16 at p (2C bytes, aligned to that) -> C floats */
 template <int C> __device__ __forceinline__ void conv_ldv(const bf16 *p, float *f) {
-    conv_cvt<C>(*reinterpret_cast<const typename conv_vec<C>::t *>(p), f);
-}
-template <int C> __device__ __forceinline__ void conv_stv(bf16 *p, const float *f) {
-    typename conv_vec<C>::t v;
-    __nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&v);
-#pragma unroll
-    for (int i = 0; i < C / 2; i++) h[i] = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
-    *reinterpret_cast<typename conv_vec<C>::t *>(p) = v;
+    ljc_bf16_unpack<C>(*reinterpret_cast<const typename ljc_bf16vec<C>::t *>(p), f);
 }
 
 /* conv_kernel for C channels per thread (bf16; D, ldx, ldy multiples of C, x and y 2C-byte aligned) */
@@ -109,8 +89,9 @@ __global__ void conv_kernel_vec(ljc_seqs seqs, const bf16 *__restrict__ x, size_
             for (int i = 0; i < C; i++) hist[j][i] = win ? win[(size_t)(K - 1 + tau) * D + c0 + i] : 0.0f;
     }
     int t1 = min(n, t0 + CONV_SLICE);
-    auto step = [&](const typename conv_vec<C>::t &raw, int t) {
-        conv_cvt<C>(raw, hist[K - 1]);
+    typedef typename ljc_bf16vec<C>::t V;
+    auto step = [&](const V &raw, int t) {
+        ljc_bf16_unpack<C>(raw, hist[K - 1]);
         float out[C];
 #pragma unroll
         for (int i = 0; i < C; i++) {
@@ -119,13 +100,12 @@ __global__ void conv_kernel_vec(ljc_seqs seqs, const bf16 *__restrict__ x, size_
             for (int j = 0; j < K; j++) acc += wk[i][j] * hist[j][i];
             out[i] = ljc_silu(acc);
         }
-        conv_stv<C>(y + (size_t)(start + t) * ldy + c0, out);
+        *reinterpret_cast<V *>(y + (size_t)(start + t) * ldy + c0) = ljc_bf16_pack<C>(out);
 #pragma unroll
         for (int j = 0; j < K - 1; j++)
 #pragma unroll
             for (int i = 0; i < C; i++) hist[j][i] = hist[j + 1][i];
     };
-    typedef typename conv_vec<C>::t V;
     int t = t0;
     /* CONV_AHEAD tokens' loads issued before any of their math: one 8-byte load in flight per
      * thread kept too few bytes in flight for the HBM (Little's law: ~23 KB per SM) */

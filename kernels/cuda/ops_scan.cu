@@ -1,6 +1,6 @@
 /* Selective scan (Mamba-1, diagonal A) with carried fp32 state, two ways (ljc_set_scan_mode):
  * a single pass per block over the whole sequence when the channels alone fill the GPU (prefill of
- * a wide model; see scan_single_pass), else chunked over time:
+ * a wide model; see scan_walk), else chunked over time:
  *   delta = softplus(dt + dt_bias); A = -exp(A_log)
  *   h_t = exp(delta_t A) ⊙ h_{t-1} + delta_t x_t B_t ;  y_t = (h_t · C_t + D x_t) · silu(z_t)
  * The recurrence is linear in h, so a chunk of L steps maps h_in to P ⊙ h_in + S, where
@@ -233,24 +233,6 @@ __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output(ljc_seqs seqs,
 #define SW_UNROLL 2   /* G-step groups of a tile unrolled together */
 #endif
 
-/* 8 bf16 (16 bytes) <-> 8 floats */
-__device__ __forceinline__ void scan_unpack8(const uint4 &q, float *f) {
-    const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(&q);
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const float2 t = __bfloat1622float2(h[i]);
-        f[2 * i] = t.x;
-        f[2 * i + 1] = t.y;
-    }
-}
-__device__ __forceinline__ uint4 scan_pack8(const float *f) {
-    uint4 q;
-    __nv_bfloat162 *h = reinterpret_cast<__nv_bfloat162 *>(&q);
-#pragma unroll
-    for (int i = 0; i < 4; i++) h[i] = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
-    return q;
-}
-
 /* Column swizzles of the staging tiles (16-byte pieces XORed by row): the VEC stager writes 16-byte
  * pieces of 4 rows per quarter warp, which without them land on the same banks (7.2-way store
  * conflicts, ncu); the compute role reads one row at a time, where any permutation within the row
@@ -324,9 +306,9 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
     auto stage_v = [&](int t0) {
         const bool ok = vact && t0 + vr < len;
         float xf[8], df[8], zf[8], xy[8], sz[8], dd[16];
-        scan_unpack8(xq, xf);
-        scan_unpack8(dq, df);
-        scan_unpack8(zq, zf);
+        ljc_bf16_unpack<8>(xq, xf);
+        ljc_bf16_unpack<8>(dq, df);
+        ljc_bf16_unpack<8>(zq, zf);
 #pragma unroll
         for (int j = 0; j < 8; j++) {
             const float dv = ok ? scan_softplus(df[j] + vbias[j]) : 0.0f;
@@ -351,7 +333,7 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
         if (vact && t0 + vr < len) {
             const float4 lo = *(const float4 *)&xy_s[vr][sw_f4(vr, v8)], hi = *(const float4 *)&xy_s[vr][sw_f4(vr, v8 + 4)];
             const float yv[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-            *(uint4 *)((T *)a.y + (row0 + t0 + vr) * a.ldy + c0 + v8) = scan_pack8(yv);
+            *(uint4 *)((T *)a.y + (row0 + t0 + vr) * a.ldy + c0 + v8) = ljc_bf16_pack<8>(yv);
         }
     };
     T xr[LX], dr[LX], zr[LX], br[LB], cr[LB];   /* the next tile, loaded during this one's math */
