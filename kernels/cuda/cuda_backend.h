@@ -33,9 +33,10 @@ int ljc_fill_alog(lj_backend *b, float *dst, size_t n, size_t period);
 enum { LJC_MOE_AUTO = 0, LJC_MOE_GROUPED = 1, LJC_MOE_LOOP = 2 };
 void ljc_set_moe_gemm(lj_backend *b, int mode);
 
-/* How the selective scan runs a prefill: one pass per block over the whole sequence for 16 channels
- * (d_state <= 16; auto picks it when ⌈D/16⌉ × sequences fills the GPU), or chunks of the sequence
- * in parallel with the state carried by a second launch (any d_state, any width). */
+/* How the selective scan runs a prefill: one pass over the whole sequence, a block per 16 channels
+ * (32 when d_state <= 8), the lanes of a channel stepping through it (d_state <= 16; auto picks it
+ * when those blocks fill the GPU), or chunks of the sequence in parallel with the state carried
+ * between them (any d_state, any width). */
 enum { LJC_SCAN_AUTO = 0, LJC_SCAN_SINGLE = 1, LJC_SCAN_CHUNKED = 2 };
 void ljc_set_scan_mode(lj_backend *b, int mode);
 

@@ -253,8 +253,9 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok, int mod
     lj_scan_params p = {{ns, ntok, pos, T}, dxz, ldxz, ddt, D, ddtb, dal, (char *)dbc + R * ES, ldbc,
                         (char *)dbc + (R + N) * ES, ldbc, ddsk, (char *)dxz + D * ES, ldxz, (float *const *)dst, dy, D, D, N};
     ljc_set_scan_mode(B, mode);
-    OK(B->scan(B, &p));
-    ljc_set_scan_mode(B, LJC_SCAN_AUTO);
+    int rc = B->scan(B, &p);
+    ljc_set_scan_mode(B, LJC_SCAN_AUTO);   /* before OK, which returns on failure */
+    OK(rc);
     double *ref = malloc(T * D * sizeof *ref), *sref = malloc(ns * D * N * sizeof *sref), *h = malloc(N * sizeof *h);
     size_t row = 0;
     for (size_t s = 0; s < ns; s++) {
