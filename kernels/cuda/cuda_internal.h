@@ -106,7 +106,6 @@ __device__ __forceinline__ void ljc_st(__nv_bfloat16 *p, float v) { *p = __float
 static inline int ljc_f32(const lj_backend *b) { return b->act_dtype == LJ_F32; }
 
 __device__ __forceinline__ float ljc_silu(float v) { return v / (1.0f + __expf(-v)); }
-__device__ __forceinline__ float ljc_softplus(float v) { return v > 20.0f ? v : log1pf(__expf(v)); }
 
 static inline unsigned ljc_blocks(size_t n, unsigned per) { return (unsigned)((n + per - 1) / per); }
 
