@@ -289,6 +289,8 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     im->w8a16_force = !w8 ? 0 : !strcmp(w8, "mma") ? 1 : !strcmp(w8, "col") ? 2 : !strcmp(w8, "wgmma") ? 3 : 0;
     const char *sc = getenv("LJC_SCAN");
     im->scan_mode = !sc ? LJC_SCAN_AUTO : !strcmp(sc, "single") ? LJC_SCAN_SINGLE : !strcmp(sc, "chunked") ? LJC_SCAN_CHUNKED : LJC_SCAN_AUTO;
+    const char *gv = getenv("LJC_GEMV");
+    im->gemv_mode = gv && !strcmp(gv, "off") ? LJC_GEMV_OFF : LJC_GEMV_AUTO;
     cudaDeviceProp prop;
     if ((e = cudaSetDevice(gpu)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, gpu)) != cudaSuccess ||
         (e = cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking)) != cudaSuccess) {
@@ -349,6 +351,7 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
 
 extern "C" void ljc_set_moe_gemm(lj_backend *b, int mode) { ljc_of(b)->moe_gemm_mode = mode; }
 extern "C" void ljc_set_scan_mode(lj_backend *b, int mode) { ljc_of(b)->scan_mode = mode; }
+extern "C" void ljc_set_gemv(lj_backend *b, int mode) { ljc_of(b)->gemv_mode = mode; }
 
 extern "C" int ljc_device_info(lj_backend *b, char *name, size_t namelen, size_t *used, size_t *total) {
     cudaDeviceProp prop;

@@ -35,6 +35,7 @@ typedef struct ljc_impl {
     int moe_gemm_mode;       /* LJC_MOE_AUTO / _GROUPED / _LOOP (env LJC_MOE_GEMM=grouped|loop) */
     int w8a16_force;         /* int8 experts: 0 auto, 1 mma.sync, 2 column, 3 wgmma kernel (env LJC_W8A16=mma|col|wgmma) */
     int scan_mode;           /* LJC_SCAN_AUTO / _SINGLE / _CHUNKED (env LJC_SCAN=single|chunked) */
+    int gemv_mode;           /* LJC_GEMV_AUTO / _OFF (env LJC_GEMV=off) */
     struct ljc_ptr_table *tables;   /* device copies of int8 experts' pointer tables, one per MoE layer (ops_moe.cu) */
 } ljc_impl;
 

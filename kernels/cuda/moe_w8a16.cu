@@ -5,6 +5,7 @@
 
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/device_util.cuh"
+#include "kernels/cuda/gemv.h"
 
 typedef __nv_bfloat16 bf16;
 
@@ -232,81 +233,6 @@ __global__ void w8a16_col_kernel(ljc_w8a16_args a) {
     }
 }
 
-/* ---- block-per-8-channels kernel (decode, bf16) ----------------------------------------------
- * A block owns W8_GC output channels; its 8 (or 4) warps split K in 512-byte chunks (a lane: 16 int8 of
- * each of the 8 rows — eight independent 16-byte loads in flight per lane — and the matching 16
- * activations, loaded once for the 8 rows). One activation row at a time (an expert's further
- * rows read its weights again, from L2: decode routes one row or a few to an expert). Partial
- * sums -> shuffles -> shared memory -> one sum per channel. Int8 -> fp32 by the magic-number
- * trick (byte permute + subtract: full-rate instructions; I2F is quarter-rate and would cap the
- * kernel near HBM speed). Reading 8 rows per activation load and 4 KB in flight per warp are
- * what the warp-per-column kernel lacked (50% of HBM). */
-#define W8_GC 8
-
-__device__ __forceinline__ float w8_dot16(uint4 w, const float *xf) {
-    const uint32_t v[4] = {w.x ^ 0x80808080u, w.y ^ 0x80808080u, w.z ^ 0x80808080u, w.w ^ 0x80808080u};
-    float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 16; i++)
-        sum += (__uint_as_float(__byte_perm(v[i / 4], 0x4B000000u, 0x7540u + (uint32_t)(i % 4))) - 8388736.0f) * xf[i];
-    return sum;
-}
-
-template <int WARPS>
-__global__ void __launch_bounds__(WARPS * 32) w8a16_gemv_kernel(ljc_w8a16_args a) {
-    __shared__ float part[WARPS][W8_GC];   /* per warp */
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int n0 = blockIdx.x * W8_GC;
-    const size_t K = a.k;
-    const bf16 *X = (const bf16 *)a.x;
-    bf16 *Y = (bf16 *)a.y;
-    /* rows past N (the last block when N % 8 != 0) read rows below N again and are not stored */
-    const int base = min(n0, (int)a.n - W8_GC), shift = n0 - base;
-    for (int e = 0; e < a.n_experts; e++) {
-        const int cnt = a.cnt[e];
-        if (cnt == 0) continue;
-        const size_t row0 = (size_t)a.offs[e];
-        if (!a.w[e]) {   /* expert parallel: another rank's expert, its rows are zero here */
-            for (int i = threadIdx.x; i < cnt * W8_GC; i += blockDim.x)
-                if (n0 + i % W8_GC < (int)a.n) Y[(row0 + i / W8_GC) * a.ldy + n0 + i % W8_GC] = __float2bfloat16(0.0f);
-            continue;
-        }
-        const int8_t *q = a.w[e] + (size_t)base * K;
-        for (int r = 0; r < cnt; r++) {
-            const bf16 *xr = X + (row0 + r) * a.ldx;
-            float acc[W8_GC] = {};
-            for (size_t k = (size_t)warp * 512 + lane * 16; k < K; k += WARPS * 512) {
-                uint4 w[W8_GC];
-#pragma unroll
-                for (int c = 0; c < W8_GC; c++) w[c] = __ldg(reinterpret_cast<const uint4 *>(q + c * K + k));
-                const uint4 *xp = reinterpret_cast<const uint4 *>(xr + k);
-                uint4 xv[2] = {xp[0], xp[1]};
-                float xf[16];
-                const __nv_bfloat162 *h = reinterpret_cast<const __nv_bfloat162 *>(xv);
-#pragma unroll
-                for (int i = 0; i < 8; i++) { float2 t = __bfloat1622float2(h[i]); xf[2 * i] = t.x; xf[2 * i + 1] = t.y; }
-#pragma unroll
-                for (int c = 0; c < W8_GC; c++) acc[c] += w8_dot16(w[c], xf);
-            }
-#pragma unroll
-            for (int c = 0; c < W8_GC; c++) {
-                float v = acc[c];
-                for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-                if (lane == 0) part[warp][c] = v;
-            }
-            __syncthreads();
-            if (threadIdx.x < W8_GC) {
-                const int c = threadIdx.x, n = n0 + c;   /* channel n is row n - base = c + shift */
-                float v = 0.0f;
-#pragma unroll
-                for (int w = 0; w < WARPS; w++) v += part[w][c + shift < W8_GC ? c + shift : 0];
-                if (n < (int)a.n) Y[(row0 + r) * a.ldy + n] = __float2bfloat16(v * a.scale[e][n]);
-            }
-            __syncthreads();
-        }
-    }
-}
-
 extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
     if (!a->rows || !a->n) return 0;
     if (a->k % 4) return (int)cudaErrorInvalidValue;
@@ -326,16 +252,14 @@ extern "C" int ljc_w8a16_grouped(const ljc_w8a16_args *a, cudaStream_t stream) {
         const bool v8 = a->k % 8 == 0 && (a->ldx * xs) % 16 == 0 && (uintptr_t)a->x % 16 == 0;
         const bool v4 = (a->ldx * xs) % (4 * xs) == 0 && (uintptr_t)a->x % (4 * xs) == 0;
         if (!v4) return (int)cudaErrorMisalignedAddress;
-        if (!a->act_fp32 && a->k % 16 == 0 && a->n >= W8_GC && (a->ldx * 2) % 16 == 0 && (uintptr_t)a->x % 16 == 0 &&
-            a->force != 2) {
-            /* few output channels (the down projection: 512 blocks) would leave a second, mostly empty
-             * wave of 8-warp blocks; 4-warp blocks all fit at once */
-            const unsigned blocks = (unsigned)((a->n + W8_GC - 1) / W8_GC);
-            int dev, sms = 132;   /* per call: GPUs of different sizes may share a process */
-            if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-            if (blocks < 8u * (unsigned)sms) w8a16_gemv_kernel<4><<<blocks, 128, 0, stream>>>(*a);
-            else w8a16_gemv_kernel<8><<<blocks, 256, 0, stream>>>(*a);
-            return (int)cudaGetLastError();
+        if (!a->act_fp32 && a->force != 2) {   /* the small-batch GEMV (gemv.cu), grouped by expert */
+            const ljc_gemv_args g = {a->n_experts, a->offs, a->cnt, (const void *const *)a->w, a->scale, NULL, NULL,
+                                     a->x, a->ldx, a->y, a->ldy, a->rows, a->n, a->k, 1, 0, 0};
+            if (ljc_gemv_ok(&g)) {
+                int dev, sms = 132;   /* per call: GPUs of different sizes may share a process */
+                if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+                return ljc_gemv(&g, sms, stream);
+            }
         }
         dim3 grid((unsigned)((a->n + 7) / 8));
         if (a->act_fp32) {

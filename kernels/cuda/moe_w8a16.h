@@ -10,7 +10,7 @@
  *   y[r, n] = scale_e[n] · Σ_k x[r, k] · q_e[n, k]          (fp32 accumulation)
  * Kernels: for prefill (many rows per expert) on Hopper (sm_90a) a warpgroup-MMA kernel with the
  * weights as the register operand (moe_w8a16_sm90.cu), elsewhere a tiled mma.sync kernel; for
- * decode (<= 64 rows in all) a GEMV that streams each int8 row once per expert row (bf16), and a
+ * decode (<= 64 rows in all) the small-batch GEMV of gemv.cu (bf16 activations), and a
  * warp-per-column kernel (the fp32 precise mode). ljc_w8a16_grouped picks by the total row count
  * and the GPU. */
 #ifndef LJ_KERNELS_CUDA_MOE_W8A16_H

@@ -644,7 +644,7 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
     }
     if (pre.n && HD == 128 && ljc_fa3_ok()) {   /* Hopper: the wgmma kernel (attention_sm90.cu) */
         fa3_args f = {(const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo, group, p->n_kv_heads * HD, sl2,
-                      (pre.max_tok + 127) / 128};
+                      (pre.max_tok + 127) / 128, 0};   /* head_major: ljc_fa3_prefill sets it */
         LJC_CUDA(b, ljc_fa3_prefill(&pre, &f, (int)p->n_heads, st));
     } else if (pre.n) {
         fa_args a;

@@ -1,7 +1,11 @@
 /* Row-wise and elementwise ops with fp32 math on bf16 (fast) or fp32 (precise) activations:
  * embedding gather, RMSNorm, SiLU·mul, add, argmax; and the GEMM op on cuBLAS (bf16 operands with
- * fp32 accumulation, or fp32 operands in the precise mode). */
+ * fp32 accumulation, or fp32 operands in the precise mode), or on the small-batch GEMV (gemv.cu)
+ * for <= 2 rows of bf16. */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/device_util.cuh"
+#include "kernels/cuda/gemv.h"
 
 typedef __nv_bfloat16 bf16;
 
@@ -15,11 +19,20 @@ __global__ void embedding_kernel(const int32_t *ids, const T *table, T *out, siz
     for (size_t i = threadIdx.x; i < h; i += blockDim.x) dst[i] = src[i];
 }
 
+/* bf16 rows with h % 8 == 0: 16-byte copies */
+__global__ void embedding_vec_kernel(const int32_t *ids, const uint4 *table, uint4 *out, size_t h8) {
+    const uint4 *src = table + (size_t)ids[blockIdx.x] * h8;
+    uint4 *dst = out + blockIdx.x * h8;
+    for (size_t i = threadIdx.x; i < h8; i += blockDim.x) dst[i] = src[i];
+}
+
 int ljc_embedding(lj_backend *b, const lj_embedding_params *p) {
     if (p->table.dtype != b->act_dtype) return ljc_set_err(b, "cuda embedding: table dtype %d (want %d)", (int)p->table.dtype, (int)b->act_dtype);
     if (!p->n_tokens) return 0;
     cudaStream_t st = ljc_of(b)->stream;
-    if (ljc_f32(b)) embedding_kernel<float><<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const float *)p->table.data, (float *)p->out, p->table.cols);
+    if (!ljc_f32(b) && p->table.cols % 8 == 0 && (uintptr_t)p->table.data % 16 == 0 && (uintptr_t)p->out % 16 == 0)
+        embedding_vec_kernel<<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const uint4 *)p->table.data, (uint4 *)p->out, p->table.cols / 8);
+    else if (ljc_f32(b)) embedding_kernel<float><<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const float *)p->table.data, (float *)p->out, p->table.cols);
     else embedding_kernel<bf16><<<(unsigned)p->n_tokens, 256, 0, st>>>(p->ids, (const bf16 *)p->table.data, (bf16 *)p->out, p->table.cols);
     LJC_LAUNCHED(b, "embedding");
     return 0;
@@ -53,11 +66,58 @@ __global__ void rmsnorm_kernel(const T *x, size_t ldx, const float *wt, T *y, si
     for (size_t i = threadIdx.x; i < n; i += blockDim.x) ljc_st(yr + i, ljc_ld(xr + i) * inv * wt[i]);
 }
 
+/* bf16 rows with n % 8 == 0 and n <= 8·V·blockDim: each thread issues all its 16-byte loads of the
+ * row at once and keeps them in registers for the second pass. A decode step's norms are single
+ * rows, where the strided loop above is a chain of dependent round trips to memory (7 us for 4,096
+ * values, measured; this: ~2). */
+template <int V>
+__global__ void rmsnorm_vec_kernel(const bf16 *x, size_t ldx, const float *wt, bf16 *y, size_t ldy, size_t n, float eps) {
+    __shared__ float red[32];
+    const uint4 *xr = reinterpret_cast<const uint4 *>(x + blockIdx.x * ldx);
+    uint4 *yr = reinterpret_cast<uint4 *>(y + blockIdx.x * ldy);
+    const int pieces = (int)(n / 8);
+    uint4 v[V];
+    float ss = 0.0f;
+#pragma unroll
+    for (int i = 0; i < V; i++) {
+        const int q = threadIdx.x + i * blockDim.x;
+        v[i] = q < pieces ? xr[q] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int i = 0; i < V; i++) {
+        float f[8];
+        ljc_bf16_unpack<8>(v[i], f);
+#pragma unroll
+        for (int j = 0; j < 8; j++) ss += f[j] * f[j];
+    }
+    const float inv = rsqrtf(block_sum(ss, red) / (float)n + eps);   /* in place: all reads are above */
+#pragma unroll
+    for (int i = 0; i < V; i++) {
+        const int q = threadIdx.x + i * blockDim.x;
+        if (q >= pieces) continue;
+        float f[8];
+        ljc_bf16_unpack<8>(v[i], f);
+#pragma unroll
+        for (int j = 0; j < 8; j++) f[j] = f[j] * inv * wt[8 * q + j];
+        yr[q] = ljc_bf16_pack<8>(f);
+    }
+}
+
 int ljc_rmsnorm(lj_backend *b, const lj_rmsnorm_params *p) {
     if (!p->rows) return 0;
     unsigned th = p->n >= 1024 ? 256 : p->n >= 128 ? 128 : 32;
     cudaStream_t st = ljc_of(b)->stream;
-    if (ljc_f32(b))
+    const size_t pieces = p->n / 8;
+    if (!ljc_f32(b) && p->n % 8 == 0 && pieces <= 4 * 256 && p->ldx % 8 == 0 && p->ldy % 8 == 0 &&
+        (uintptr_t)p->x % 16 == 0 && (uintptr_t)p->y % 16 == 0) {
+        const unsigned v = pieces <= 256 ? 1 : pieces <= 512 ? 2 : 4;
+        const unsigned t = (unsigned)((pieces + v - 1) / v + 31) / 32 * 32;
+        const bf16 *x = (const bf16 *)p->x;
+        bf16 *y = (bf16 *)p->y;
+        if (v == 1) rmsnorm_vec_kernel<1><<<(unsigned)p->rows, t, 0, st>>>(x, p->ldx, p->weight, y, p->ldy, p->n, p->eps);
+        else if (v == 2) rmsnorm_vec_kernel<2><<<(unsigned)p->rows, t, 0, st>>>(x, p->ldx, p->weight, y, p->ldy, p->n, p->eps);
+        else rmsnorm_vec_kernel<4><<<(unsigned)p->rows, t, 0, st>>>(x, p->ldx, p->weight, y, p->ldy, p->n, p->eps);
+    } else if (ljc_f32(b))
         rmsnorm_kernel<float><<<(unsigned)p->rows, th, 0, st>>>((const float *)p->x, p->ldx, p->weight, (float *)p->y, p->ldy, p->n, p->eps);
     else
         rmsnorm_kernel<bf16><<<(unsigned)p->rows, th, 0, st>>>((const bf16 *)p->x, p->ldx, p->weight, (bf16 *)p->y, p->ldy, p->n, p->eps);
@@ -131,17 +191,8 @@ int ljc_add(lj_backend *b, const lj_add_params *p) {
 
 /* ---- argmax: one block per row, lowest index on ties ---------------------------------- */
 
-template <typename T>
-__global__ void argmax_kernel(const T *x, size_t ldx, int32_t *ids, size_t n) {
-    __shared__ float bv[256];
-    __shared__ int bi[256];
-    const T *xr = x + blockIdx.x * ldx;
-    float best = -INFINITY;
-    int idx = 0x7fffffff;
-    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
-        float v = ljc_ld(xr + i);
-        if (v > best) { best = v; idx = (int)i; }   /* strided: the first hit is the lowest index */
-    }
+/* each thread's (best, idx) -> bv[0], bi[0] for the block (blockDim a power of two) */
+__device__ __forceinline__ void argmax_block_reduce(float *bv, int *bi, float best, int idx) {
     bv[threadIdx.x] = best;
     bi[threadIdx.x] = idx;
     __syncthreads();
@@ -156,23 +207,84 @@ __global__ void argmax_kernel(const T *x, size_t ldx, int32_t *ids, size_t n) {
         }
         __syncthreads();
     }
+}
+
+template <typename T>
+__global__ void argmax_kernel(const T *x, size_t ldx, int32_t *ids, size_t n) {
+    __shared__ float bv[256];
+    __shared__ int bi[256];
+    const T *xr = x + blockIdx.x * ldx;
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = ljc_ld(xr + i);
+        if (v > best) { best = v; idx = (int)i; }   /* strided: the first hit is the lowest index */
+    }
+    argmax_block_reduce(bv, bi, best, idx);
+    if (threadIdx.x == 0) ids[blockIdx.x] = bi[0] == 0x7fffffff ? 0 : bi[0];
+}
+
+/* bf16 rows with n % 8 == 0: 16-byte loads, 8 in flight per thread (a 65,536-token vocabulary is
+ * 8 per thread of 1,024: all issued at once; the scalar loop above takes 66 us for it). Lowest index
+ * on ties as above: a thread's pieces and the values in a piece go in increasing order. */
+__global__ void __launch_bounds__(1024) argmax_vec_kernel(const bf16 *x, size_t ldx, int32_t *ids, size_t n) {
+    __shared__ float bv[1024];
+    __shared__ int bi[1024];
+    const uint4 *xr = reinterpret_cast<const uint4 *>(x + blockIdx.x * ldx);
+    const int pieces = (int)(n / 8);
+    float best = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int q0 = threadIdx.x; q0 < pieces; q0 += 8 * blockDim.x) {
+        uint4 v[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int q = q0 + i * blockDim.x;
+            if (q < pieces) v[i] = xr[q];
+        }
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int q = q0 + i * blockDim.x;
+            if (q >= pieces) break;
+            float f[8];
+            ljc_bf16_unpack<8>(v[i], f);
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+                if (f[j] > best) { best = f[j]; idx = 8 * q + j; }
+        }
+    }
+    argmax_block_reduce(bv, bi, best, idx);
     if (threadIdx.x == 0) ids[blockIdx.x] = bi[0] == 0x7fffffff ? 0 : bi[0];
 }
 
 int ljc_argmax(lj_backend *b, const lj_argmax_params *p) {
     if (!p->rows) return 0;
     cudaStream_t st = ljc_of(b)->stream;
-    if (ljc_f32(b)) argmax_kernel<float><<<(unsigned)p->rows, 256, 0, st>>>((const float *)p->x, p->ldx, p->ids, p->n);
+    if (!ljc_f32(b) && p->n % 8 == 0 && p->ldx % 8 == 0 && (uintptr_t)p->x % 16 == 0)
+        argmax_vec_kernel<<<(unsigned)p->rows, 1024, 0, st>>>((const bf16 *)p->x, p->ldx, p->ids, p->n);
+    else if (ljc_f32(b)) argmax_kernel<float><<<(unsigned)p->rows, 256, 0, st>>>((const float *)p->x, p->ldx, p->ids, p->n);
     else argmax_kernel<bf16><<<(unsigned)p->rows, 256, 0, st>>>((const bf16 *)p->x, p->ldx, p->ids, p->n);
     LJC_LAUNCHED(b, "argmax");
     return 0;
 }
+
+#ifndef LJC_GEMV_MAX_ROWS
+#define LJC_GEMV_MAX_ROWS 2   /* rows of x up to which a GEMM runs on the GEMV (3 or 4: no faster than cuBLAS, measured) */
+#endif
 
 /* ---- GEMM ---------------------------------------------------------------------------------- */
 
 int ljc_gemm(lj_backend *b, const void *a, size_t lda, const void *w, size_t ldw, void *c, size_t ldc,
              cudaDataType_t ctype, size_t m, size_t n, size_t k, float beta) {
     if (!m || !n) return 0;
+    ljc_impl *im = ljc_of(b);
+    /* decode: a weight stream; with more rows the FMAs per weight byte make cuBLAS's tensor cores faster */
+    if (!ljc_f32(b) && m <= LJC_GEMV_MAX_ROWS && ldw == k && im->gemv_mode == LJC_GEMV_AUTO) {
+        const ljc_gemv_args g = {1, NULL, NULL, NULL, NULL, w, NULL, a, lda, c, ldc, m, n, k, 0, ctype == CUDA_R_32F, beta != 0.0f};
+        if (ljc_gemv_ok(&g)) {
+            int rc = ljc_gemv(&g, im->num_sms, im->stream);
+            return rc ? ljc_set_err(b, "cuda gemv %zux%zux%zu: %s", m, n, k, cudaGetErrorString((cudaError_t)rc)) : 0;
+        }
+    }
     float alpha = 1.0f;
     cudaDataType_t ab = ljc_cuda_type(b);
     /* Row-major C[M,N] = A[M,K] · W[N,K]ᵀ is column-major Cᵀ[N,M] = W(op T) · Aᵀ(op N). */

@@ -3,12 +3,16 @@
  *   expert (counting sort on the device) → one grouped GEMM for every expert's gate and up
  *   projections → SiLU·mul → one grouped GEMM for the down projections → each token's weighted
  *   sum of its k expert rows (a gather, no atomics: deterministic).
- * cuBLAS's grouped GEMM takes the group sizes on the host, so the op copies the E expert counts
- * back and waits for them: the one synchronisation of a forward step outside its result. */
+ * cuBLAS's grouped GEMM takes the group sizes on the host, so for prefill in bf16 the op copies the
+ * E expert counts back and waits for them: the one synchronisation of a forward step outside its
+ * result. Decode (<= 64 routed rows) and int8 experts keep the sizes on the device (gemv.h,
+ * moe_w8a16.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/device_util.cuh"
+#include "kernels/cuda/gemv.h"
 #include "kernels/cuda/moe_w8a16.h"
 
 extern "C" {
@@ -83,6 +87,34 @@ __global__ void moe_combine_kernel(const T *yp, const int *slot_of, const float 
         for (int j = 0; j < K; j++) acc += top_w[t * K + j] * ljc_ld(yp + (size_t)slot_of[t * K + j] * H + c);
         ljc_st(out + t * ldo + c, acc);
     }
+}
+
+/* bf16, H % 8 == 0: a thread per 8 columns, grid (tokens, column blocks), the k rows' loads issued
+ * together (one block per token looping over H was 14 us at decode, dependent loads in a chain) */
+__global__ void moe_combine_vec_kernel(const bf16 *yp, const int *slot_of, const float *top_w, int K, bf16 *out, size_t ldo,
+                                       size_t H) {
+    const size_t t = blockIdx.x, q = blockIdx.y * (size_t)blockDim.x + threadIdx.x;
+    if (q >= H / 8) return;
+    float acc[8] = {};
+    for (int j0 = 0; j0 < K; j0 += 4) {
+        uint4 v[4];
+        float w[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            if (j0 + j < K) {
+                w[j] = top_w[t * K + j0 + j];
+                v[j] = reinterpret_cast<const uint4 *>(yp + (size_t)slot_of[t * K + j0 + j] * H)[q];
+            }
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            if (j0 + j < K) {
+                float f[8];
+                ljc_bf16_unpack<8>(v[j], f);
+#pragma unroll
+                for (int i = 0; i < 8; i++) acc[i] += w[j] * f[i];
+            }
+    }
+    reinterpret_cast<uint4 *>(out + t * ldo)[q] = ljc_bf16_pack<8>(acc);
 }
 
 static size_t align256(size_t v) { return (v + 255) & ~(size_t)255; }
@@ -181,6 +213,39 @@ static int moe_device_table(lj_backend *b, const void *tab, size_t bytes, void *
     return 0;
 }
 
+/* Decode (a few routed rows): the expert GEMMs on the grouped small-batch GEMV (gemv.h), which
+ * reads the expert sizes on the device — no host wait for the counts, unlike cuBLAS's group sizes.
+ * gate|up back to back in memory (the engine's layout) go as one [2I, H] matrix. */
+static int moe_experts_gemv(lj_backend *b, const lj_moe_params *p, size_t TK, const int *offs, const int *cnt,
+                            const void *xp, char *gb, char *yp, const void **tab) {
+    ljc_impl *im = ljc_of(b);
+    const size_t E = p->n_experts, H = p->hidden, I = p->inter, es = 2;
+    bool joined = true;
+    for (size_t e = 0; e < E; e++) {
+        tab[e] = p->gate[e].data;
+        tab[E + e] = p->up[e].data;
+        tab[2 * E + e] = p->down[e].data;
+        if (p->gate[e].data && (const char *)p->up[e].data != (const char *)p->gate[e].data + I * H * es) joined = false;
+    }
+    void **dptr;
+    if (moe_device_table(b, tab, 3 * E * sizeof *tab, (void **)&dptr)) return -1;
+    const void *const *dw = (const void *const *)dptr;
+    ljc_gemv_args g = {(int)E, offs, cnt, dw, NULL, NULL, NULL, xp, H, gb, 2 * I, TK, joined ? 2 * I : I, H, 0, 0, 0};
+    int rc = ljc_gemv(&g, im->num_sms, im->stream);
+    if (!rc && !joined) {
+        g.w = dw + E;
+        g.y = gb + I * es;
+        rc = ljc_gemv(&g, im->num_sms, im->stream);
+    }
+    if (rc) return ljc_set_err(b, "cuda moe: gemv gate|up: %s", cudaGetErrorString((cudaError_t)rc));
+    lj_silu_mul_params sm = {gb, 2 * I, gb + I * es, 2 * I, gb, 2 * I, TK, I};
+    if (ljc_silu_mul(b, &sm)) return -1;
+    const ljc_gemv_args d = {(int)E, offs, cnt, dw + 2 * E, NULL, NULL, NULL, gb, 2 * I, yp, H, TK, H, I, 0, 0, 0};
+    rc = ljc_gemv(&d, im->num_sms, im->stream);
+    if (rc) return ljc_set_err(b, "cuda moe: gemv down: %s", cudaGetErrorString((cudaError_t)rc));
+    return 0;
+}
+
 int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     ljc_impl *im = ljc_of(b);
     cudaStream_t st = im->stream;
@@ -241,7 +306,10 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     LJC_LAUNCHED(b, "moe topk");
     moe_offsets_kernel<<<1, 32, 0, st>>>(cnt, offs, cur, (int)E);
     LJC_LAUNCHED(b, "moe offsets");
-    if (!i8) LJC_CUDA(b, cudaMemcpyAsync(hcnt, cnt, E * 4, cudaMemcpyDeviceToHost, st));   /* cuBLAS group sizes */
+    /* decode in bf16: the GEMV, expert sizes on the device */
+    const bool gemv = !i8 && es == 2 && TK <= 64 && im->gemv_mode == LJC_GEMV_AUTO && im->moe_gemm_mode == LJC_MOE_AUTO &&
+                      H % 8 == 0 && I % 8 == 0;
+    if (!i8 && !gemv) LJC_CUDA(b, cudaMemcpyAsync(hcnt, cnt, E * 4, cudaMemcpyDeviceToHost, st));   /* cuBLAS group sizes */
     moe_scatter_kernel<<<ljc_blocks(TK, 256), 256, 0, st>>>(tope, TK, offs, cur, perm, slot, (int)K);
     LJC_LAUNCHED(b, "moe scatter");
     if (es == 4) moe_gather_kernel<float><<<(unsigned)TK, 256, 0, st>>>((const float *)p->x, p->ldx, perm, (float *)xp, H);
@@ -266,6 +334,8 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
                              gb, 2 * I, yp, H, TK, H, I, es == 4, im->w8a16_force};
         rc = ljc_w8a16_grouped(&da, st);
         if (rc) return ljc_set_err(b, "cuda moe: w8a16 down: %s", cudaGetErrorString((cudaError_t)rc));
+    } else if (gemv) {
+        if (moe_experts_gemv(b, p, TK, offs, cnt, xp, gb, yp, hp)) return -1;
     } else {
     LJC_CUDA(b, cudaStreamSynchronize(st));   /* the expert counts, for the GEMM sizes */
 
@@ -305,6 +375,9 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     if (groups_run(b, &g2, A2, B2, C2, dptr + 6 * E, grouped)) return -1;
     }   /* bf16/fp32 experts */
     if (es == 4) moe_combine_kernel<float><<<(unsigned)T, 256, 0, st>>>((const float *)yp, slot, topw, (int)K, (float *)p->out, p->ldo, H);
+    else if (H % 8 == 0 && p->ldo % 8 == 0 && (uintptr_t)p->out % 16 == 0)
+        moe_combine_vec_kernel<<<dim3((unsigned)T, (unsigned)((H / 8 + 127) / 128)), 128, 0, st>>>((const bf16 *)yp, slot, topw, (int)K,
+                                                                                                  (bf16 *)p->out, p->ldo, H);
     else moe_combine_kernel<bf16><<<(unsigned)T, 256, 0, st>>>((const bf16 *)yp, slot, topw, (int)K, (bf16 *)p->out, p->ldo, H);
     LJC_LAUNCHED(b, "moe combine");
     return 0;

@@ -447,6 +447,42 @@ __global__ void __launch_bounds__(SW_THREADS) scan_walk(ljc_seqs seqs, scan_args
     }
 }
 
+/* ---- decode: one token per sequence ----------------------------------------------------------
+ * NP lanes per channel, one state each (NP <= 32): all loads of a (channel, state) are independent,
+ * so the step is a couple of round trips to memory, where the chunk kernel staged a whole chunk
+ * for one token (9.6 us per layer at decode, measured). Same math as the chunk kernel; the lanes'
+ * h·C terms are summed by shuffles. */
+#define SCAN_STEP_THREADS 256
+template <int NP, typename T>
+__global__ void __launch_bounds__(SCAN_STEP_THREADS) scan_step_kernel(ljc_seqs seqs, scan_args a) {
+    const int s = blockIdx.y, n = threadIdx.x % NP;
+    const size_t d = blockIdx.x * (size_t)(SCAN_STEP_THREADS / NP) + threadIdx.x / NP;
+    const bool act = d < a.D && seqs.ntok[s] > 0, has_n = act && n < (int)a.N;
+    const size_t row = (size_t)seqs.start[s];
+    float *state = (float *)seqs.p0[s];
+    float h = 0.0f, A = 0.0f, bn = 0.0f, cn = 0.0f, xv = 0.0f, dtv = 0.0f, zv = 0.0f, bias = 0.0f, dsk = 0.0f;
+    if (has_n) {
+        h = state[d * a.N + n];
+        A = -__expf(a.a_log[d * a.N + n]) * 1.4426950408889634f;
+        bn = ljc_ld((const T *)a.b + row * a.ldb + n);
+        cn = ljc_ld((const T *)a.c + row * a.ldc + n);
+    }
+    if (act) {
+        xv = ljc_ld((const T *)a.x + row * a.ldx + d);
+        dtv = ljc_ld((const T *)a.dt + row * a.lddt + d);
+        zv = ljc_ld((const T *)a.z + row * a.ldz + d);
+        bias = a.dt_bias[d];
+        dsk = a.d_skip[d];
+    }
+    const float dv = scan_softplus(dtv + bias);
+    h = scan_ex2(dv * A) * h + dv * xv * bn;
+    float acc = h * cn;
+#pragma unroll
+    for (int o = NP / 2; o > 0; o /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, o);   /* within the NP lanes */
+    if (has_n) state[d * a.N + n] = h;
+    if (act && n == 0) ljc_st((T *)a.y + row * a.ldy + d, (acc + dsk * xv) * scan_silu(zv));
+}
+
 template <int NP, typename T>
 static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t) {
     const int L = scan_chunk_len<NP>::L;
@@ -461,6 +497,14 @@ static int scan_launch(lj_backend *b, const lj_scan_params *p, const ljc_seqs *t
     a.nch_max = nch;
     a.S = NULL; a.sumdt = NULL;
     ljc_impl *im = ljc_of(b);
+    if constexpr (NP <= 32) {
+        if (t->max_tok == 1) {   /* decode */
+            const unsigned per = SCAN_STEP_THREADS / NP;
+            scan_step_kernel<NP, T><<<dim3((unsigned)((p->d + per - 1) / per), (unsigned)t->n), SCAN_STEP_THREADS, 0, st>>>(*t, a);
+            LJC_LAUNCHED(b, "scan step");
+            return 0;
+        }
+    }
     if constexpr (NP <= 16) {
         const size_t ch = SW_THREADS / (NP / 4), blocks = ljc_blocks(p->d, (unsigned)ch) * t->n;
         if (im->scan_mode == LJC_SCAN_SINGLE ||

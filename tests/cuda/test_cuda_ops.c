@@ -144,6 +144,50 @@ static void test_rmsnorm_silu_add_embed_argmax(void) {
     B->free(B, dtab); B->free(B, dids); B->free(B, demb);
 }
 
+/* decode-shaped norms (one row of 4,096; the SSM's 256- and 16-wide ones) and a row past the
+ * vector kernel's width, in place, against the CPU formula */
+static void test_rmsnorm_rows(size_t rows, size_t n) {
+    float *x = rand_vec(rows * n, 2.0f, 1), *w = rand_vec(n, 1.0f, 0);
+    void *dx = dev_from(x, rows * n, ACT), *dw = dev_from(w, n, LJ_F32);
+    lj_rmsnorm_params p = {dx, n, dw, dx, n, rows, n, 1e-6f};
+    OK(B->rmsnorm(B, &p));
+    double *ref = malloc(rows * n * sizeof *ref);
+    for (size_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) ss += (double)x[r * n + i] * x[r * n + i];
+        double inv = 1.0 / sqrt(ss / n + 1e-6);
+        for (size_t i = 0; i < n; i++) ref[r * n + i] = x[r * n + i] * inv * w[i];
+    }
+    float *y = host_from(dx, rows * n, ACT);
+    char what[64];
+    snprintf(what, sizeof what, "rmsnorm in place [%zu,%zu]", rows, n);
+    EXPECT_NMSE(what, y, ref, rows * n, TOL);
+    free(x); free(w); free(ref); free(y);
+    B->free(B, dx); B->free(B, dw);
+}
+
+/* a vocabulary-wide argmax with the maximum planted twice (the lower index must win) */
+static void test_argmax_wide(size_t rows, size_t n) {
+    float *x = rand_vec(rows * n, 1.0f, 1);
+    size_t *want = malloc(rows * sizeof *want);
+    for (size_t r = 0; r < rows; r++) {
+        want[r] = (r * 7919 + n / 3) % n;
+        x[r * n + want[r]] = 4.0f;
+        if (want[r] + n / 2 < n) x[r * n + want[r] + n / 2] = 4.0f;   /* the same maximum, later */
+    }
+    void *dx = dev_from(x, rows * n, ACT), *dids = dev(rows * 4);
+    lj_argmax_params p = {dx, n, dids, rows, n};
+    OK(B->argmax(B, &p));
+    int32_t *ids = malloc(rows * 4);
+    OK(B->download(B, ids, LJ_I32, dids, LJ_I32, rows));
+    int ok = 1;
+    for (size_t r = 0; r < rows; r++) ok &= (size_t)ids[r] == want[r];
+    printf("  argmax [%zu,%zu], a tie above the first   %s\n", rows, n, ok ? "exact" : "WRONG");
+    CHECKF(ok, "argmax [%zu,%zu] differs from the planted maximum", rows, n);
+    free(x); free(want); free(ids);
+    B->free(B, dx); B->free(B, dids);
+}
+
 static void test_matmul(size_t M, size_t N, size_t K, int with_bias) {
     float *x = rand_vec(M * K, 1.0f, 1), *w = rand_vec(N * K, 0.5f, 1), *bias = rand_vec(N, 1.0f, 0);
     float *y0 = rand_vec(M * N, 1.0f, 1);
@@ -277,8 +321,8 @@ static void test_scan(size_t D, size_t N, size_t ns, const size_t *ntok, int mod
     }
     float *y = host_from(dy, T * D, ACT);
     char what[80];
-    snprintf(what, sizeof what, "scan %s D=%zu N=%zu seqs=%zu T=%zu", mode == LJC_SCAN_SINGLE ? "single-pass" : "chunked", D,
-             N, ns, T);
+    snprintf(what, sizeof what, "scan %s D=%zu N=%zu seqs=%zu T=%zu",
+             T == ns && N <= 32 ? "decode step" : mode == LJC_SCAN_SINGLE ? "single-pass" : "chunked", D, N, ns, T);
     EXPECT_NMSE(what, y, ref, T * D, TOL);
     float *sout = malloc(ns * D * N * sizeof *sout);
     for (size_t s = 0; s < ns; s++) {
@@ -364,15 +408,26 @@ static void test_attention(size_t H, size_t KVH, size_t hd, size_t ns, const siz
 
 /* ---- MoE --------------------------------------------------------------------------------- */
 
-static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
+/* joined: each expert's gate and up back to back in one allocation (the engine's layout) */
+static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K, int joined) {
     size_t ldx = H + 16;
     float *x = rand_vec(T * ldx, 1.0f, 1), *router = rand_vec(E * H, 0.5f, 1);
     float **g = malloc(E * sizeof *g), **u = malloc(E * sizeof *u), **dn = malloc(E * sizeof *dn);
     lj_tensor *tg = malloc(E * sizeof *tg), *tu = malloc(E * sizeof *tu), *td = malloc(E * sizeof *td);
     for (size_t e = 0; e < E; e++) {
         g[e] = rand_vec(I * H, 0.3f, 1); u[e] = rand_vec(I * H, 0.3f, 1); dn[e] = rand_vec(H * I, 0.3f, 1);
-        tg[e] = (lj_tensor){dev_from(g[e], I * H, ACT), ACT, I, H, NULL};
-        tu[e] = (lj_tensor){dev_from(u[e], I * H, ACT), ACT, I, H, NULL};
+        if (joined) {
+            float *gu = malloc(2 * I * H * sizeof *gu);
+            memcpy(gu, g[e], I * H * 4);
+            memcpy(gu + I * H, u[e], I * H * 4);
+            void *d = dev_from(gu, 2 * I * H, ACT);
+            free(gu);
+            tg[e] = (lj_tensor){d, ACT, I, H, NULL};
+            tu[e] = (lj_tensor){(char *)d + I * H * ES, ACT, I, H, NULL};
+        } else {
+            tg[e] = (lj_tensor){dev_from(g[e], I * H, ACT), ACT, I, H, NULL};
+            tu[e] = (lj_tensor){dev_from(u[e], I * H, ACT), ACT, I, H, NULL};
+        }
         td[e] = (lj_tensor){dev_from(dn[e], H * I, ACT), ACT, H, I, NULL};
     }
     void *dx = dev_from(x, T * ldx, ACT), *dr = dev_from(router, E * H, ACT), *dout = dev(T * H * ES);
@@ -410,10 +465,11 @@ static void test_moe(size_t T, size_t H, size_t I, size_t E, size_t K) {
     }
     float *out = host_from(dout, T * H, ACT);
     char what[80];
-    snprintf(what, sizeof what, "moe T=%zu H=%zu I=%zu E=%zu top%zu", T, H, I, E, K);
+    snprintf(what, sizeof what, "moe T=%zu H=%zu I=%zu E=%zu top%zu%s", T, H, I, E, K, joined ? " gate|up" : "");
     EXPECT_NMSE(what, out, ref, T * H, TOL);
     for (size_t e = 0; e < E; e++) {
-        B->free(B, (void *)tg[e].data); B->free(B, (void *)tu[e].data); B->free(B, (void *)td[e].data);
+        B->free(B, (void *)tg[e].data); B->free(B, (void *)td[e].data);
+        if (!joined) B->free(B, (void *)tu[e].data);
         free(g[e]); free(u[e]); free(dn[e]);
     }
     free(out); free(ref); free(lg); free(act); free(taken); free(x); free(router); free(g); free(u); free(dn);
@@ -426,6 +482,23 @@ static void run_all(void) {
     test_rmsnorm_silu_add_embed_argmax();
     test_matmul(37, 70, 48, 1);
     test_matmul(1, 256, 512, 0);
+    /* <= 2 rows: the small-batch GEMV in bf16 — rows per pass 1 and 2, channels off the block size,
+     * 2-, 4- and 8-channel blocks, 4 warps, K of one warp's pieces (4 and 8 rows per pass: the MoE
+     * tests below); 3, 5, 8 rows: cuBLAS again */
+    test_matmul(2, 70, 48, 1);
+    test_matmul(3, 70, 48, 1);
+    test_matmul(2, 8192, 1024, 0);
+    test_matmul(1, 8192, 256, 0);
+    test_matmul(1, 2048, 4096, 0);
+    test_matmul(1, 16384, 512, 0);
+    test_matmul(8, 300, 1024, 0);
+    test_matmul(5, 13, 264, 0);
+    test_rmsnorm_rows(1, 4096);
+    test_rmsnorm_rows(3, 256);
+    test_rmsnorm_rows(2, 16);
+    test_rmsnorm_rows(1, 8200);
+    test_argmax_wide(2, 65536);
+    test_argmax_wide(1, 1000);
     {
         size_t nt[3] = {1, 70, 2}, ps[3] = {5, 0, 9};
         test_conv(50, 3, 3, nt, ps);
@@ -447,6 +520,13 @@ static void run_all(void) {
         }
         size_t nt3[1] = {70};
         test_scan(33, 64, 1, nt3, LJC_SCAN_CHUNKED);
+        /* decode: one token per sequence (the step kernel up to 32 states; 64 keeps the chunks) */
+        size_t one[3] = {1, 1, 1};
+        test_scan(136, 16, 3, one, LJC_SCAN_AUTO);
+        test_scan(40, 8, 2, one, LJC_SCAN_AUTO);
+        test_scan(50, 12, 3, one, LJC_SCAN_AUTO);
+        test_scan(33, 32, 2, one, LJC_SCAN_AUTO);
+        test_scan(33, 64, 2, one, LJC_SCAN_AUTO);
     }
     {
         size_t nt[4] = {100, 1, 64, 1}, ps[4] = {37, 500, 0, 0};
@@ -468,9 +548,13 @@ static void run_all(void) {
         size_t nt5[2] = {20, 1}, ps5[2] = {5, 30};
         test_attention(6, 3, 8, 2, nt5, ps5);   /* head_dim 8: the generic kernel */
     }
-    test_moe(37, 64, 96, 6, 2);
-    test_moe(1, 128, 64, 16, 2);
-    test_moe(300, 64, 128, 4, 2);
+    test_moe(37, 64, 96, 6, 2, 0);
+    test_moe(1, 128, 64, 16, 2, 0);
+    test_moe(300, 64, 128, 4, 2, 0);
+    /* decode-sized (<= 64 routed rows): the grouped GEMV, gate|up apart or as one matrix */
+    test_moe(1, 128, 64, 16, 2, 1);
+    test_moe(20, 64, 96, 6, 2, 1);
+    test_moe(8, 256, 160, 16, 2, 0);
 }
 
 int main(void) {
