@@ -3,8 +3,9 @@
 `longjam bench --device cuda --shape jamba-1.5-mini --layers N`, random bf16 weights, and our
 throughput as a ratio of it.
 
-Usage: python3 bench/hf_jamba_bench.py --layers 8 --context 4096,16384 [--ours LOG]
+Usage: python3 bench/hf_jamba_bench.py --layers 8 --context 4096,16384 [--repeat 3] [--ours LOG]
   LOG: output of longjam bench (its '# summary ... prefill@4096=TOKS ...' line) for the ratio.
+Each context is timed --repeat times after a warm-up at that length; the median is printed.
 Contexts that do not fit (out of memory) are reported and skipped. transformers runs its own
 Mamba path here (no mamba_ssm / causal_conv1d kernels installed: use_mamba_kernels=False)."""
 import argparse
@@ -20,6 +21,7 @@ def main():
     ap.add_argument("--layers", type=int, default=8)
     ap.add_argument("--context", default="4096")
     ap.add_argument("--ours", default=None)
+    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     ours = {}
     if a.ours:
@@ -37,8 +39,9 @@ def main():
     with torch.device("cuda"):
         model = JambaForCausalLM(cfg).eval()
     torch.cuda.synchronize()
-    print(f"transformers JambaForCausalLM, {a.layers} layers of the Jamba-1.5-Mini shape, bf16 on "
-          f"{torch.cuda.get_device_name()} (built in {time.time() - t0:.1f} s)")
+    import transformers
+    print(f"transformers {transformers.__version__} (torch {torch.__version__}) JambaForCausalLM, {a.layers} layers "
+          f"of the Jamba-1.5-Mini shape, bf16 on {torch.cuda.get_device_name()} (built in {time.time() - t0:.1f} s)")
     res = []
     with torch.no_grad():
         ids = torch.randint(0, cfg.vocab_size, (1, 512), device="cuda")
@@ -46,11 +49,17 @@ def main():
         for C in [int(c) for c in a.context.split(",")]:
             ids = torch.randint(0, cfg.vocab_size, (1, C), device="cuda")
             try:
-                torch.cuda.synchronize()
-                t = time.time()
-                model(ids, use_cache=False, logits_to_keep=1)
-                torch.cuda.synchronize()
-                tps = C / (time.time() - t)
+                model(ids, use_cache=False, logits_to_keep=1)   # warm-up at this length
+                times = []
+                for _ in range(max(1, a.repeat)):
+                    torch.cuda.synchronize()
+                    t = time.time()
+                    model(ids, use_cache=False, logits_to_keep=1)
+                    torch.cuda.synchronize()
+                    times.append(time.time() - t)
+                times.sort()
+                tps = C / times[len(times) // 2]
+                print(f"{C}: runs {', '.join(f'{C / x:.0f}' for x in times)} tok/s", flush=True)
                 res.append((C, tps))
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()

@@ -21,6 +21,9 @@ typedef __nv_bfloat16 bf16;
 
 template <typename T>
 __global__ void kv_append_kernel(ljc_seqs seqs, const T *k, size_t ldk, const T *v, size_t ldv, size_t kvdim) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;");   /* decode attention may launch; it waits for this grid's end */
+#endif
     int s = blockIdx.y, t = blockIdx.x;
     if (t >= seqs.ntok[s]) return;
     size_t row = (size_t)(seqs.start[s] + t), dst = (size_t)(seqs.pos[s] + t) * kvdim;
@@ -28,6 +31,27 @@ __global__ void kv_append_kernel(ljc_seqs seqs, const T *k, size_t ldk, const T 
     for (size_t i = threadIdx.x; i < kvdim; i += blockDim.x) {
         kc[dst + i] = k[row * ldk + i];
         vc[dst + i] = v[row * ldv + i];
+    }
+}
+
+/* bf16 rows of kvdim % 8 == 0, 16-byte aligned: each thread's K and V pieces loaded before either
+ * store (the loop above may not hoist a load over a store to a possibly aliasing cache row, and a
+ * decode step's append was a chain of dependent round trips ahead of the attention that waits
+ * for it) */
+__global__ void kv_append_vec_kernel(ljc_seqs seqs, const uint4 *__restrict__ k, size_t ldk8, const uint4 *__restrict__ v,
+                                     size_t ldv8, size_t kv8) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;");
+#endif
+    const int s = blockIdx.y, t = blockIdx.x;
+    if (t >= seqs.ntok[s]) return;
+    const size_t row = (size_t)(seqs.start[s] + t), dst = (size_t)(seqs.pos[s] + t) * kv8;
+    uint4 *__restrict__ kc = (uint4 *)seqs.p0[s];
+    uint4 *__restrict__ vc = (uint4 *)seqs.p1[s];
+    for (size_t i = threadIdx.x; i < kv8; i += blockDim.x) {
+        const uint4 kv = k[row * ldk8 + i], vv = v[row * ldv8 + i];
+        kc[dst + i] = kv;
+        vc[dst + i] = vv;
     }
 }
 
@@ -381,6 +405,9 @@ __global__ void __launch_bounds__(DT_THREADS) decode_tc_kernel(ljc_seqs seqs, de
     extern __shared__ __align__(16) unsigned char dt_smem[];
 #if __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;");   /* the merge may launch now; it waits for this grid's end */
+    /* launched early behind the KV append (programmatic dependent launch): the cache's new row is
+     * there once that grid has finished */
+    asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
     bf16 *Ks = (bf16 *)dt_smem;                      /* [STAGES][BN * HD], swizzled rows */
     bf16 *Vs = Ks + DT_STAGES * DT_BN * DT_HD;       /* [STAGES][BN * HD] */
@@ -533,6 +560,9 @@ __device__ __forceinline__ float dec_block_reduce(float v, float *red, Op op) {
  * split weights are formed once, in parallel, into shared memory, and each output element's
  * partials are loaded 8 at a time, not one dependent load per split per thread as before: decode
  * attention at 32K keys, batch 1 (33 splits) 69-71% -> 71-74% of HBM on the H100 (~2 of ~63 us). */
+#ifndef DEC_COMBINE_REGS
+#define DEC_COMBINE_REGS 48   /* splits whose partials a thread keeps in registers (32K keys at batch 1: 33) */
+#endif
 template <int HD>
 __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
     extern __shared__ float wsplit[];   /* [nsplit] */
@@ -542,6 +572,15 @@ __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
 #endif
     const int h = blockIdx.x, s = blockIdx.y, n = a.nsplit;
     const size_t base = ((size_t)s * a.n_heads + h) * n;
+    /* up to DEC_COMBINE_REGS splits: this thread's partials (one output element) all loaded now, in
+     * flight together with the split maxima below, instead of 8 at a time after them */
+    const int d0 = threadIdx.x;
+    float o[DEC_COMBINE_REGS];
+    if (n <= DEC_COMBINE_REGS && HD <= 128 && d0 < HD) {
+#pragma unroll
+        for (int i = 0; i < DEC_COMBINE_REGS; i++)
+            if (i < n) o[i] = a.opart[(base + i) * HD + d0];
+    }
     float M = -INFINITY;
     for (int i = threadIdx.x; i < n; i += blockDim.x) M = fmaxf(M, a.ml[(base + i) * 2]);
     M = dec_block_reduce(M, red, [](float x, float y) { return fmaxf(x, y); });
@@ -557,6 +596,16 @@ __global__ void decode_combine_kernel(ljc_seqs seqs, dec_args a) {
         wsplit[i] = w;
     }
     den = dec_block_reduce(den, red, [](float x, float y) { return x + y; });   /* its barriers publish wsplit */
+    if (n <= DEC_COMBINE_REGS && HD <= 128) {   /* the partials were loaded above, with the weights' inputs */
+        if (d0 < HD) {
+            float num = 0.0f;
+#pragma unroll
+            for (int i = 0; i < DEC_COMBINE_REGS; i++)
+                if (i < n) num += wsplit[i] * o[i];
+            a.out[(size_t)seqs.start[s] * a.ldo + (size_t)h * HD + d0] = __float2bfloat16(den > 0 ? num / den : 0.0f);
+        }
+        return;
+    }
     for (int d = threadIdx.x; d < HD; d += blockDim.x) {
         const float *op = a.opart + base * HD + d;
         float num = 0.0f;
@@ -619,6 +668,25 @@ __global__ void attention_generic_kernel(ljc_seqs seqs, const T *q, size_t ldq, 
 }
 
 /* ---- launch ------------------------------------------------------------------------------ */
+
+/* Launches fn(seqs, a) as a programmatic dependent launch on sm_90+ (it may start while the
+ * kernel before it runs, and waits for that one's results in griddepcontrol.wait); a plain
+ * launch elsewhere. */
+static cudaError_t dec_launch_pdl(const ljc_impl *im, const void *fn, dim3 grid, dim3 block, size_t smem, cudaStream_t st,
+                                  ljc_seqs seqs, dec_args a) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = st;
+    cudaLaunchAttribute pdl;
+    pdl.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    pdl.val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = &pdl;
+    cfg.numAttrs = im->cc_major >= 9 ? 1 : 0;   /* griddepcontrol is sm_90+ */
+    void *args[2] = {&seqs, &a};
+    return cudaLaunchKernelExC(&cfg, fn, args);
+}
 
 template <int HD>
 static int attention_launch(lj_backend *b, const lj_attention_params *p, const ljc_seqs *all) {
@@ -684,7 +752,7 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         dim3 grid((unsigned)nsplit, (unsigned)a.n_kv, (unsigned)dec.n);
         if (HD == DT_HD && !getenv("LJC_DECODE_OLD")) {   /* env: A/B against the thread-per-key kernel */
             LJC_CUDA(b, ljc_smem_optin((const void *)decode_tc_kernel, DT_SMEM));
-            decode_tc_kernel<<<grid, DT_THREADS, DT_SMEM, st>>>(dec, a);
+            LJC_CUDA(b, dec_launch_pdl(im, (const void *)decode_tc_kernel, grid, dim3(DT_THREADS), DT_SMEM, st, dec, a));
         } else {
             const int KG = DEC_THREADS / (HD / 2);
             size_t smem = ((size_t)group * HD + (size_t)group * split + (size_t)KG * group * HD) * sizeof(float);
@@ -695,17 +763,8 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         dim3 g2((unsigned)p->n_heads, (unsigned)dec.n);
         /* programmatic dependent launch: the merge's launch overlaps the split kernel's tail (a few of
          * the ~60 us at 32K keys, batch 1); it waits in griddepcontrol.wait for the split results */
-        cudaLaunchConfig_t cfg = {};
-        cfg.gridDim = g2;
-        cfg.blockDim = dim3(HD < 128 ? (HD + 31) / 32 * 32 : 128);
-        cfg.dynamicSmemBytes = (size_t)(nsplit + 7) / 8 * 8 * sizeof(float);
-        cfg.stream = st;
-        cudaLaunchAttribute pdl;
-        pdl.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        pdl.val.programmaticStreamSerializationAllowed = 1;
-        cfg.attrs = &pdl;
-        cfg.numAttrs = im->cc_major >= 9 ? 1 : 0;   /* griddepcontrol is sm_90+ */
-        LJC_CUDA(b, cudaLaunchKernelEx(&cfg, decode_combine_kernel<HD>, dec, a));
+        LJC_CUDA(b, dec_launch_pdl(im, (const void *)decode_combine_kernel<HD>, g2, dim3(HD < 128 ? (HD + 31) / 32 * 32 : 128),
+                                   (size_t)(nsplit + 7) / 8 * 8 * sizeof(float), st, dec, a));
         LJC_LAUNCHED(b, "attention decode combine");
     }
     return 0;
@@ -730,6 +789,9 @@ int ljc_attention(lj_backend *b, const lj_attention_params *p) {
         dim3 g((unsigned)t.max_tok, (unsigned)t.n);
         if (ljc_f32(b))
             kv_append_kernel<float><<<g, 128, 0, ljc_of(b)->stream>>>(t, (const float *)p->k, p->ldk, (const float *)p->v, p->ldv, kvdim);
+        else if (fast && kvdim % 8 == 0 && p->ldk % 8 == 0 && p->ldv % 8 == 0 && (uintptr_t)p->k % 16 == 0 && (uintptr_t)p->v % 16 == 0)
+            kv_append_vec_kernel<<<g, 128, 0, ljc_of(b)->stream>>>(t, (const uint4 *)p->k, p->ldk / 8, (const uint4 *)p->v, p->ldv / 8,
+                                                                  kvdim / 8);
         else
             kv_append_kernel<bf16><<<g, 128, 0, ljc_of(b)->stream>>>(t, (const bf16 *)p->k, p->ldk, (const bf16 *)p->v, p->ldv, kvdim);
         LJC_LAUNCHED(b, "attention kv append");
