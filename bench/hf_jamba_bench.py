@@ -58,7 +58,8 @@ def main():
                     torch.cuda.synchronize()
                     times.append(time.time() - t)
                 times.sort()
-                tps = C / times[len(times) // 2]
+                n = len(times)
+                tps = C / (times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2]))
                 print(f"{C}: runs {', '.join(f'{C / x:.0f}' for x in times)} tok/s", flush=True)
                 res.append((C, tps))
             except torch.OutOfMemoryError:

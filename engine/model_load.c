@@ -105,12 +105,6 @@ static int up_mat_block(lj_model *m, loader *ld, const st_tensor *t, size_t firs
                                   .dst = p, .to = wd}, err, errlen);
 }
 
-/* A [rows, cols] matrix view of rows*cols elements starting at element `first` of t. */
-static int up_mat_part(lj_model *m, loader *ld, const st_tensor *t, size_t first, size_t rows, size_t cols,
-                       lj_tensor *out, char *err, size_t errlen) {
-    return up_mat_block(m, ld, t, first, cols, 0, rows, 0, cols, out, err, errlen);
-}
-
 static size_t mat_cols(const st_tensor *t) { return t->numel / (t->shape[0] ? t->shape[0] : 1); }
 
 /* Rows [r0, +rows) of t, all columns (column-parallel), and columns [c0, +cols), all rows (row-parallel). */
@@ -141,23 +135,31 @@ static int up_in_proj(lj_model *m, loader *ld, const st_tensor *t, size_t D, con
                ? -1 : 0;
 }
 
-/* One int8 expert: gate and up back to back in one [2I, H] buffer with [2I] scales (see
- * lj_moe_params), down [H, I] with [H] scales. Sources: (tensor, first element) of each part. */
-static int up_expert_i8(lj_model *m, loader *ld, const st_tensor *g, size_t g0, const st_tensor *u, size_t u0,
-                        const st_tensor *d, size_t d0, lj_tensor *gate, lj_tensor *up, lj_tensor *down, char *err,
-                        size_t errlen) {
+/* One expert: gate and up back to back in one [2I, H] buffer (one GEMM — or, at decode, one GEMV
+ * launch — serves both), down [H, I]; int8 experts (ExpertsInt8) with [2I] and [H] fp32 row scales
+ * (see lj_moe_params). Sources: (tensor, first element) of each part. */
+static int up_expert(lj_model *m, loader *ld, const st_tensor *g, size_t g0, const st_tensor *u, size_t u0,
+                     const st_tensor *d, size_t d0, lj_tensor *gate, lj_tensor *up, lj_tensor *down, char *err,
+                     size_t errlen) {
     const size_t I = m->cfg.intermediate_size, H = m->cfg.hidden_size;
-    void *gu, *gus, *dn, *dns;
-    if (walloc(m, g->name, 2 * I * H, &gu, err, errlen) || walloc(m, g->name, 2 * I * 4, &gus, err, errlen) ||
-        walloc(m, d->name, H * I, &dn, err, errlen) || walloc(m, d->name, H * 4, &dns, err, errlen))
+    const bool i8 = m->expert_dtype == LJ_I8;
+    const lj_dtype to = i8 ? LJ_I8 : m->be->weight_dtype;
+    const size_t es = lj_dtype_size(to);
+    void *gu, *dn, *gus = NULL, *dns = NULL;
+    size_t ih, dbytes, gubytes;
+    if (!lj_mul_ok(I, H, &ih) || !lj_mul_ok(ih, es, &dbytes) || !lj_mul_ok(dbytes, 2, &gubytes))
+        return lj_errf(err, errlen, "%s: size overflows", g->name);
+    if (walloc(m, g->name, gubytes, &gu, err, errlen) || walloc(m, d->name, dbytes, &dn, err, errlen)) return -1;
+    if (i8 && (walloc(m, g->name, 2 * I * 4, &gus, err, errlen) || walloc(m, d->name, H * 4, &dns, err, errlen)))
         return -1;
-    *gate = (lj_tensor){.data = gu, .dtype = LJ_I8, .rows = I, .cols = H, .scale = gus};
-    *up = (lj_tensor){.data = (int8_t *)gu + I * H, .dtype = LJ_I8, .rows = I, .cols = H, .scale = (float *)gus + I};
-    *down = (lj_tensor){.data = dn, .dtype = LJ_I8, .rows = H, .cols = I, .scale = dns};
-    return job_add(ld, (load_job){.t = g, .first = g0, .rows = I, .cols = H, .dst = gu, .ld = H, .to = LJ_I8, .scale = gus}, err, errlen) ||
-           job_add(ld, (load_job){.t = u, .first = u0, .rows = I, .cols = H, .ld = H, .dst = (int8_t *)gu + I * H, .to = LJ_I8,
-                                  .scale = (float *)gus + I}, err, errlen) ||
-           job_add(ld, (load_job){.t = d, .first = d0, .rows = H, .cols = I, .ld = I, .dst = dn, .to = LJ_I8, .scale = dns}, err, errlen)
+    float *ups = i8 ? (float *)gus + I : NULL;
+    *gate = (lj_tensor){.data = gu, .dtype = to, .rows = I, .cols = H, .scale = gus};
+    *up = (lj_tensor){.data = (char *)gu + I * H * es, .dtype = to, .rows = I, .cols = H, .scale = ups};
+    *down = (lj_tensor){.data = dn, .dtype = to, .rows = H, .cols = I, .scale = dns};
+    return job_add(ld, (load_job){.t = g, .first = g0, .rows = I, .cols = H, .dst = gu, .ld = H, .to = to, .scale = gus}, err, errlen) ||
+           job_add(ld, (load_job){.t = u, .first = u0, .rows = I, .cols = H, .ld = H, .dst = (char *)gu + I * H * es, .to = to,
+                                  .scale = ups}, err, errlen) ||
+           job_add(ld, (load_job){.t = d, .first = d0, .rows = H, .cols = I, .ld = I, .dst = dn, .to = to, .scale = dns}, err, errlen)
                ? -1 : 0;
 }
 
@@ -202,28 +204,16 @@ static int upload_layer(lj_model *m, loader *ld, const lj_config *c, const tp_sp
     w->e_up = lj_calloc(E, sizeof *w->e_up);
     w->e_down = lj_calloc(E, sizeof *w->e_down);
     if (!w->e_gate || !w->e_up || !w->e_down) return lj_errf(err, errlen, "out of memory for %zu experts", E);
-    const bool i8 = m->expert_dtype == LJ_I8;
     const size_t H = c->hidden_size;
     for (size_t e = sp->e0; e < sp->e0 + sp->en; e++) {   /* other ranks' experts stay empty views */
         if (t->fused_gate_up) {
             /* transformers v5: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I] */
             const size_t g0 = e * 2 * I * H, u0 = g0 + I * H, d0 = e * H * I;
-            if (i8) {
-                if (up_expert_i8(m, ld, t->fused_gate_up, g0, t->fused_gate_up, u0, t->fused_down, d0, &w->e_gate[e],
-                                 &w->e_up[e], &w->e_down[e], err, errlen))
-                    return -1;
-            } else if (up_mat_part(m, ld, t->fused_gate_up, g0, I, H, &w->e_gate[e], err, errlen) ||
-                       up_mat_part(m, ld, t->fused_gate_up, u0, I, H, &w->e_up[e], err, errlen) ||
-                       up_mat_part(m, ld, t->fused_down, d0, H, I, &w->e_down[e], err, errlen)) {
+            if (up_expert(m, ld, t->fused_gate_up, g0, t->fused_gate_up, u0, t->fused_down, d0, &w->e_gate[e], &w->e_up[e],
+                          &w->e_down[e], err, errlen))
                 return -1;
-            }
-        } else if (i8) {
-            if (up_expert_i8(m, ld, t->e_gate[e], 0, t->e_up[e], 0, t->e_down[e], 0, &w->e_gate[e], &w->e_up[e],
-                             &w->e_down[e], err, errlen))
-                return -1;
-        } else if (up_mat(m, ld, t->e_gate[e], &w->e_gate[e], err, errlen) ||
-                   up_mat(m, ld, t->e_up[e], &w->e_up[e], err, errlen) ||
-                   up_mat(m, ld, t->e_down[e], &w->e_down[e], err, errlen)) {
+        } else if (up_expert(m, ld, t->e_gate[e], 0, t->e_up[e], 0, t->e_down[e], 0, &w->e_gate[e], &w->e_up[e],
+                             &w->e_down[e], err, errlen)) {
             return -1;
         }
     }

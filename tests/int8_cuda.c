@@ -1,7 +1,7 @@
 /* The CUDA MoE op with int8 experts (W8A16 grouped GEMMs, kernels/cuda/moe_w8a16.cu) against the
  * CPU backend's MoE op on the same int8 weights (the reference: fp32 math on the dequantised
  * rows). Every kernel — mma.sync, the sm_90a wgmma kernel, the column kernel (LJC_W8A16=mma|
- * wgmma|col) — and the auto choice, for decode-sized (1, 3 tokens) and prefill-sized (100, 700,
+ * wgmma|col) — and the auto choice, for decode-sized (1, 3, 20 tokens) and prefill-sized (100, 700,
  * 1100 tokens) steps; and the fp32
  * precision mode (LONGJAM_CUDA_PRECISION=fp32). Tolerance: 2e-2 x max|reference| for bf16
  * activations (bf16 rounding of x, the gate|up output and the SiLU product, as the fixtures'
@@ -106,9 +106,10 @@ int main(void) {
     CHECKF(dev_make(cpu, &h, &dc) == 0, "cpu: %s", cpu->err);
     struct { const char *kernel, *precision; double tol; } modes[] = {
         {"", "bf16", 2e-2}, {"mma", "bf16", 2e-2}, {"wgmma", "bf16", 2e-2}, {"col", "bf16", 2e-2}, {"", "fp32", 1e-4}};
-    /* 700 and 1100 tokens: several full row tiles per expert (the sm_90a kernel takes 128 rows per
-     * tile below 256 rows per expert on average, 256 above) */
-    size_t Ts[] = {1, 3, 100, 700, 1100};
+    /* 1, 3 and 20 tokens: the decode GEMV at 1, 4 and 8 rows per pass; 700 and 1100 tokens: several
+     * full row tiles per expert (the sm_90a kernel takes 128 rows per tile below 256 rows per expert
+     * on average, 256 above) */
+    size_t Ts[] = {1, 3, 20, 100, 700, 1100};
     for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
         setenv("LJC_W8A16", modes[mi].kernel, 1);
         setenv("LONGJAM_CUDA_PRECISION", modes[mi].precision, 1);

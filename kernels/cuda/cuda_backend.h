@@ -37,6 +37,7 @@ void ljc_set_moe_gemm(lj_backend *b, int mode);
  * (32 when d_state <= 8), the lanes of a channel stepping through it (d_state <= 16; auto picks it
  * when those blocks fill the GPU), or chunks of the sequence in parallel with the state carried
  * between them (any d_state, any width). */
+/* Decode steps (one token per sequence, d_state <= 32) take a step kernel whatever the mode. */
 enum { LJC_SCAN_AUTO = 0, LJC_SCAN_SINGLE = 1, LJC_SCAN_CHUNKED = 2 };
 void ljc_set_scan_mode(lj_backend *b, int mode);
 

@@ -72,6 +72,7 @@ __device__ __forceinline__ void gemv_reduce_step(float *v, int lane, int *base) 
  * with the lane `off` away and keeps the half its `off` bit selects: M - 1 + log2(32/M) shuffles. */
 template <int M>
 __device__ __forceinline__ float gemv_warp_reduce(float *v, int lane, int *idx) {
+    static_assert(M >= 1 && M <= 32 && (M & (M - 1)) == 0, "a power of two up to the warp's 32 lanes");
     *idx = 0;
     gemv_reduce_step<M, 16>(v, lane, idx);
     return v[0];

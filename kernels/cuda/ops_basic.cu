@@ -104,7 +104,7 @@ __global__ void rmsnorm_vec_kernel(const bf16 *x, size_t ldx, const float *wt, b
 }
 
 int ljc_rmsnorm(lj_backend *b, const lj_rmsnorm_params *p) {
-    if (!p->rows) return 0;
+    if (!p->rows || !p->n) return 0;
     unsigned th = p->n >= 1024 ? 256 : p->n >= 128 ? 128 : 32;
     cudaStream_t st = ljc_of(b)->stream;
     const size_t pieces = p->n / 8;
@@ -301,7 +301,7 @@ int ljc_gemm(lj_backend *b, const void *a, size_t lda, const void *w, size_t ldw
     if (!m || !n) return 0;
     ljc_impl *im = ljc_of(b);
     /* decode: a weight stream; with more rows the FMAs per weight byte make cuBLAS's tensor cores faster */
-    if (!ljc_f32(b) && m <= LJC_GEMV_MAX_ROWS && ldw == k && im->gemv_mode == LJC_GEMV_AUTO) {
+    if (!ljc_f32(b) && m <= LJC_GEMV_MAX_ROWS && ldw == k && (beta == 0.0f || beta == 1.0f) && im->gemv_mode == LJC_GEMV_AUTO) {
         const ljc_gemv_args g = {1, NULL, NULL, NULL, NULL, w, NULL, a, lda, c, ldc, m, n, k, 0, ctype == CUDA_R_32F, beta != 0.0f};
         if (ljc_gemv_ok(&g)) {
             int rc = ljc_gemv(&g, im->num_sms, im->stream);

@@ -215,11 +215,12 @@ static int moe_device_table(lj_backend *b, const void *tab, size_t bytes, void *
 
 /* Decode (a few routed rows): the expert GEMMs on the grouped small-batch GEMV (gemv.h), which
  * reads the expert sizes on the device — no host wait for the counts, unlike cuBLAS's group sizes.
- * gate|up back to back in memory (the engine's layout) go as one [2I, H] matrix. */
+ * gate|up back to back in memory (the loader's layout, engine/model_load.c) go as one [2I, H] matrix. */
 static int moe_experts_gemv(lj_backend *b, const lj_moe_params *p, size_t TK, const int *offs, const int *cnt,
-                            const void *xp, char *gb, char *yp, const void **tab) {
+                            const void *xp, char *gb, char *yp) {
     ljc_impl *im = ljc_of(b);
     const size_t E = p->n_experts, H = p->hidden, I = p->inter, es = 2;
+    const void *tab[3 * MOE_MAX_EXPERTS];   /* not the pinned staging: queued copies of an earlier call may still read it */
     bool joined = true;
     for (size_t e = 0; e < E; e++) {
         tab[e] = p->gate[e].data;
@@ -316,7 +317,8 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
     else moe_gather_kernel<bf16><<<(unsigned)TK, 256, 0, st>>>((const bf16 *)p->x, p->ldx, perm, (bf16 *)xp, H);
     LJC_LAUNCHED(b, "moe gather");
     if (i8) {   /* W8A16 grouped GEMMs (moe_w8a16.cu): expert sizes stay on the device */
-        const void **tab = hp;   /* [4E]: gate|up weights, their scales, down weights, their scales */
+        const void *tab[4 * MOE_MAX_EXPERTS];   /* [4E]: gate|up weights, their scales, down weights, their scales
+                                                   (not the pinned staging, which queued copies may still read) */
         for (size_t e = 0; e < E; e++) {   /* NULL for another rank's expert: the kernels write zeros */
             tab[e] = p->gate[e].data;
             tab[E + e] = p->gate[e].scale;
@@ -335,7 +337,7 @@ int ljc_moe(lj_backend *b, const lj_moe_params *p) {
         rc = ljc_w8a16_grouped(&da, st);
         if (rc) return ljc_set_err(b, "cuda moe: w8a16 down: %s", cudaGetErrorString((cudaError_t)rc));
     } else if (gemv) {
-        if (moe_experts_gemv(b, p, TK, offs, cnt, xp, gb, yp, hp)) return -1;
+        if (moe_experts_gemv(b, p, TK, offs, cnt, xp, gb, yp)) return -1;
     } else {
     LJC_CUDA(b, cudaStreamSynchronize(st));   /* the expert counts, for the GEMM sizes */
 

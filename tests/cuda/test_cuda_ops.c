@@ -72,12 +72,8 @@ static double softplus(double v) { return v > 20 ? v : log1p(exp(v)); }
 
 /* ---------------------------------------------------------------------------------------- */
 
-static void test_rmsnorm_silu_add_embed_argmax(void) {
-    size_t rows = 7, n = 100;
-    float *x = rand_vec(rows * n, 2.0f, 1), *w = rand_vec(n, 1.0f, 0);
-    void *dx = dev_from(x, rows * n, ACT), *dw = dev_from(w, n, LJ_F32), *dy = dev(rows * n * ES);
-    lj_rmsnorm_params p = {dx, n, dw, dy, n, rows, n, 1e-6f};
-    OK(B->rmsnorm(B, &p));
+/* RMSNorm of rows × n values with eps 1e-6, in double (the caller frees it) */
+static double *rmsnorm_ref(const float *x, const float *w, size_t rows, size_t n) {
     double *ref = malloc(rows * n * sizeof *ref);
     for (size_t r = 0; r < rows; r++) {
         double ss = 0;
@@ -85,6 +81,16 @@ static void test_rmsnorm_silu_add_embed_argmax(void) {
         double inv = 1.0 / sqrt(ss / n + 1e-6);
         for (size_t i = 0; i < n; i++) ref[r * n + i] = x[r * n + i] * inv * w[i];
     }
+    return ref;
+}
+
+static void test_rmsnorm_silu_add_embed_argmax(void) {
+    size_t rows = 7, n = 100;
+    float *x = rand_vec(rows * n, 2.0f, 1), *w = rand_vec(n, 1.0f, 0);
+    void *dx = dev_from(x, rows * n, ACT), *dw = dev_from(w, n, LJ_F32), *dy = dev(rows * n * ES);
+    lj_rmsnorm_params p = {dx, n, dw, dy, n, rows, n, 1e-6f};
+    OK(B->rmsnorm(B, &p));
+    double *ref = rmsnorm_ref(x, w, rows, n);
     float *y = host_from(dy, rows * n, ACT);
     EXPECT_NMSE("rmsnorm [7,100]", y, ref, rows * n, TOL);
     p.y = dx;   /* in place */
@@ -151,13 +157,7 @@ static void test_rmsnorm_rows(size_t rows, size_t n) {
     void *dx = dev_from(x, rows * n, ACT), *dw = dev_from(w, n, LJ_F32);
     lj_rmsnorm_params p = {dx, n, dw, dx, n, rows, n, 1e-6f};
     OK(B->rmsnorm(B, &p));
-    double *ref = malloc(rows * n * sizeof *ref);
-    for (size_t r = 0; r < rows; r++) {
-        double ss = 0;
-        for (size_t i = 0; i < n; i++) ss += (double)x[r * n + i] * x[r * n + i];
-        double inv = 1.0 / sqrt(ss / n + 1e-6);
-        for (size_t i = 0; i < n; i++) ref[r * n + i] = x[r * n + i] * inv * w[i];
-    }
+    double *ref = rmsnorm_ref(x, w, rows, n);
     float *y = host_from(dx, rows * n, ACT);
     char what[64];
     snprintf(what, sizeof what, "rmsnorm in place [%zu,%zu]", rows, n);
@@ -491,11 +491,13 @@ static void run_all(void) {
     test_matmul(1, 8192, 256, 0);
     test_matmul(1, 2048, 4096, 0);
     test_matmul(1, 16384, 512, 0);
+    test_matmul(1, 16, 4096, 0);   /* the router's shape: 8 warps split K */
     test_matmul(8, 300, 1024, 0);
     test_matmul(5, 13, 264, 0);
     test_rmsnorm_rows(1, 4096);
     test_rmsnorm_rows(3, 256);
     test_rmsnorm_rows(2, 16);
+    test_rmsnorm_rows(1, 6144);   /* 4 pieces per thread */
     test_rmsnorm_rows(1, 8200);
     test_argmax_wide(2, 65536);
     test_argmax_wide(1, 1000);
