@@ -351,7 +351,6 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
 
 extern "C" void ljc_set_moe_gemm(lj_backend *b, int mode) { ljc_of(b)->moe_gemm_mode = mode; }
 extern "C" void ljc_set_scan_mode(lj_backend *b, int mode) { ljc_of(b)->scan_mode = mode; }
-extern "C" void ljc_set_gemv(lj_backend *b, int mode) { ljc_of(b)->gemv_mode = mode; }
 
 extern "C" int ljc_device_info(lj_backend *b, char *name, size_t namelen, size_t *used, size_t *total) {
     cudaDeviceProp prop;

@@ -42,9 +42,8 @@ enum { LJC_SCAN_AUTO = 0, LJC_SCAN_SINGLE = 1, LJC_SCAN_CHUNKED = 2 };
 void ljc_set_scan_mode(lj_backend *b, int mode);
 
 /* Whether GEMMs of <= 2 bf16 rows (decode) and the MoE op's expert GEMMs at <= 64 routed rows run
- * on the small-batch GEMV (gemv.h; auto) or on cuBLAS (off; also env LJC_GEMV=off). */
+ * on the small-batch GEMV (gemv.h; auto) or on cuBLAS (off: env LJC_GEMV=off). */
 enum { LJC_GEMV_AUTO = 0, LJC_GEMV_OFF = 1 };
-void ljc_set_gemv(lj_backend *b, int mode);
 
 /* The W8A16 grouped GEMM alone (moe_w8a16.h): rows [Σ_{j<e} cnt[j], + cnt[e]) of x [R, K] times
  * expert e's int8 matrix w[e] [N, K] (scales in w[e].scale) into y [R, N]; cnt on the host (the

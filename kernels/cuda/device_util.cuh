@@ -56,14 +56,20 @@ template <int C> __device__ __forceinline__ typename ljc_bf16vec<C>::t ljc_bf16_
     return v;
 }
 
-/* four int8 (one 32-bit word, byte 0 first) -> two bf16x2, exactly: 0x4B000000 | (q ^ 0x80) is
- * the float 2^23 + 128 + q (one byte permute and one subtract, no int-to-float instruction), and
- * |q| <= 127 fits bf16's 8-bit significand */
+/* int8 byte i (0..3) of a word as a float, exactly: 0x4B000000 | (q ^ 0x80) is the float
+ * 2^23 + 128 + q (one byte permute and one subtract; the int-to-float instruction is quarter-rate).
+ * `u` is the word with every byte's sign bit flipped (q ^ 0x80808080: q + 128 as unsigned bytes). */
+__device__ __forceinline__ float ljc_i8_float(uint32_t u, int i) {
+    return __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u + (uint32_t)i)) - 8388736.0f;
+}
+
+/* four int8 (one 32-bit word, byte 0 first) -> two bf16x2, exactly (|q| <= 127 fits bf16's 8-bit
+ * significand) */
 __device__ __forceinline__ void ljc_widen_i8x4(uint32_t q, uint32_t *lo, uint32_t *hi) {
-    const uint32_t u = q ^ 0x80808080u;   /* q + 128 as unsigned bytes */
+    const uint32_t u = q ^ 0x80808080u;
     float f[4];
 #pragma unroll
-    for (int i = 0; i < 4; i++) f[i] = __uint_as_float(__byte_perm(u, 0x4B000000u, 0x7540u + (uint32_t)i)) - 8388736.0f;
+    for (int i = 0; i < 4; i++) f[i] = ljc_i8_float(u, i);
     *lo = ljc_pack_bf16(f[0], f[1]);
     *hi = ljc_pack_bf16(f[2], f[3]);
 }

@@ -13,6 +13,8 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 
+#include "kernels/cuda/device_util.cuh"
+
 typedef __nv_bfloat16 bf16;
 
 #define GEMV_MAX_WARPS 8
@@ -26,24 +28,21 @@ __device__ __forceinline__ uint4 gemv_ld_stream(const uint4 *p) {
     return v;
 }
 
-/* Σ of 8 bf16 weights times 8 activations (bf16 -> fp32 is a shift or a mask) */
+/* Σ of one 16-byte load of weights times its activations: 8 bf16 (bf16 -> fp32 is a shift or a
+ * mask) or 16 int8 (exact, full-rate: ljc_i8_float) */
+template <bool I8>
 __device__ __forceinline__ float gemv_dot(uint4 w, const float *xf, float acc) {
     const uint32_t u[4] = {w.x, w.y, w.z, w.w};
+    if constexpr (I8) {
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        acc = fmaf(__uint_as_float(u[i] << 16), xf[2 * i], acc);
-        acc = fmaf(__uint_as_float(u[i] & 0xffff0000u), xf[2 * i + 1], acc);
+        for (int i = 0; i < 16; i++) acc = fmaf(ljc_i8_float(u[i / 4] ^ 0x80808080u, i % 4), xf[i], acc);
+    } else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            acc = fmaf(__uint_as_float(u[i] << 16), xf[2 * i], acc);
+            acc = fmaf(__uint_as_float(u[i] & 0xffff0000u), xf[2 * i + 1], acc);
+        }
     }
-    return acc;
-}
-
-/* Σ of 16 int8 weights times 16 activations: 0x4B000000 | (q ^ 0x80) is the float 2^23 + 128 + q
- * (a byte permute and a subtract: full-rate, where the int-to-float conversion is quarter-rate) */
-__device__ __forceinline__ float gemv_dot(uint4 w, const float *xf, float acc, int /* int8 */) {
-    const uint32_t v[4] = {w.x ^ 0x80808080u, w.y ^ 0x80808080u, w.z ^ 0x80808080u, w.w ^ 0x80808080u};
-#pragma unroll
-    for (int i = 0; i < 16; i++)
-        acc = fmaf(__uint_as_float(__byte_perm(v[i / 4], 0x4B000000u, 0x7540u + (uint32_t)(i % 4))) - 8388736.0f, xf[i], acc);
     return acc;
 }
 
@@ -156,10 +155,7 @@ __global__ void __launch_bounds__(GEMV_MAX_WARPS * 32) gemv_kernel(ljc_gemv_args
                     }
                 }
 #pragma unroll
-                for (int c = 0; c < GC; c++) {
-                    if (I8) acc[r * GC + c] = gemv_dot(w[c], xf, acc[r * GC + c], 0);
-                    else acc[r * GC + c] = gemv_dot(w[c], xf, acc[r * GC + c]);
-                }
+                for (int c = 0; c < GC; c++) acc[r * GC + c] = gemv_dot<I8>(w[c], xf, acc[r * GC + c]);
             }
         }
         int idx;
