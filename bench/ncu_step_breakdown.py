@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Per-kernel breakdown of one decode step from an ncu CSV.
+"""Per-kernel breakdown of one decode step (or one prefill) from an ncu CSV.
 
-Usage: ncu_step_breakdown.py NCU.csv [TOP]
+Usage: ncu_step_breakdown.py [--prefill] NCU.csv [TOP]
 
 NCU.csv comes from
   ncu --clock-control none --cache-control none \
@@ -10,6 +10,8 @@ NCU.csv comes from
 The step is the kernels after the second-to-last argmax up to the last one (one decoded token).
 Prints the kernel count, the summed duration and DRAM bytes, then the TOP (default 40) kernel
 names (with grid) by total time: launches, total us, us per launch, achieved read GB/s.
+--prefill: the kernels from the first embedding lookup to the first argmax instead (run the bench
+with --context N --chunk N --repeat 1 so that this is one whole prefill of N tokens).
 Under ncu each kernel runs alone, so a tiny kernel's duration includes ~2-3 us of launch floor.
 """
 import collections
@@ -18,15 +20,18 @@ import sys
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+    args = sys.argv[1:]
+    prefill = "--prefill" in args
+    args = [a for a in args if a != "--prefill"]
+    if not args or args[0] in ("-h", "--help"):
         print(__doc__)
-        return 0 if len(sys.argv) > 1 else 2
-    top = int(sys.argv[2]) if len(sys.argv) > 2 else 40
-    with open(sys.argv[1]) as f:
+        return 0 if args else 2
+    top = int(args[1]) if len(args) > 1 else 40
+    with open(args[0]) as f:
         lines = [l for l in f if l.startswith('"')]
     rows = list(csv.reader(lines))
     if not rows:
-        print(f"{sys.argv[1]}: no CSV rows from ncu", file=sys.stderr)
+        print(f"{args[0]}: no CSV rows from ncu", file=sys.stderr)
         return 1
     hdr, rows = rows[0], rows[1:]
     ki, vi, mi, ii, gi = (hdr.index(k) for k in ("Kernel Name", "Metric Value", "Metric Name", "ID", "Grid Size"))
@@ -36,10 +41,18 @@ def main():
         d[x[mi]] = float(x[vi].replace(",", ""))
     ids = sorted(ks)
     am = [i for i in ids if "argmax" in ks[i]["name"]]
-    if len(am) < 2:
+    if prefill:
+        emb = [i for i in ids if "embedding" in ks[i]["name"]]
+        if not emb or not [i for i in am if i > emb[0]]:
+            print("no embedding kernel followed by an argmax: not a model run", file=sys.stderr)
+            return 1
+        last = [i for i in am if i > emb[0]][0]
+        step = [i for i in ids if emb[0] <= i <= last]
+    elif len(am) < 2:
         print("fewer than two argmax kernels: not a decode run", file=sys.stderr)
         return 1
-    step = [i for i in ids if am[-2] < i <= am[-1]]
+    else:
+        step = [i for i in ids if am[-2] < i <= am[-1]]
     agg = collections.defaultdict(lambda: [0, 0.0, 0.0])
     tot = byt = 0.0
     for i in step:
@@ -51,7 +64,7 @@ def main():
         a[0] += 1
         a[1] += t
         a[2] += b
-    print(f"kernels per step {len(step)}; sum {tot / 1e3:.1f} us; DRAM read {byt / 1e9:.3f} GB ({byt / tot:.0f} GB/s)")
+    print(f"kernels {'in the prefill' if prefill else 'per step'} {len(step)}; sum {tot / 1e3:.1f} us; DRAM read {byt / 1e9:.3f} GB ({byt / tot:.0f} GB/s)")
     for n, (c, t, b) in sorted(agg.items(), key=lambda a: -a[1][1])[:top]:
         print(f"{c:4d} {t / 1e3:8.1f} us {t / c / 1e3:7.2f} {b / t:6.0f} GB/s  {n}")
     return 0
