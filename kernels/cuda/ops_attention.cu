@@ -710,11 +710,17 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
         if (t->ntok[j] > t->max_tok) t->max_tok = t->ntok[j];
         if (t == &dec && all->pos[i] + 1 > dec_kv_max) dec_kv_max = all->pos[i] + 1;
     }
+    int pre_done = 0;
     if (pre.n && HD == 128 && ljc_fa3_ok()) {   /* Hopper: the wgmma kernel (attention_sm90.cu) */
         fa3_args f = {(const bf16 *)p->q, p->ldq, (bf16 *)p->out, p->ldo, group, p->n_kv_heads * HD, sl2,
                       (pre.max_tok + 127) / 128, 0};   /* head_major: ljc_fa3_prefill sets it */
-        LJC_CUDA(b, ljc_fa3_prefill(&pre, &f, (int)p->n_heads, st));
-    } else if (pre.n) {
+        cudaError_t e = ljc_fa3_prefill(&pre, &f, (int)p->n_heads, st);
+        if (e != cudaErrorNotSupported) {   /* not supported: no TMA descriptor, the kernel below */
+            LJC_CUDA(b, e);
+            pre_done = 1;
+        }
+    }
+    if (pre.n && !pre_done) {
         fa_args a;
         a.q = (const bf16 *)p->q; a.ldq = p->ldq; a.out = (bf16 *)p->out; a.ldo = p->ldo;
         a.n_heads = (int)p->n_heads; a.group = group; a.kvdim = p->n_kv_heads * HD;

@@ -542,6 +542,10 @@ static void run_all(void) {
         /* more than 32 query tiles: the sm_90a kernel's other block order (query-tile major) */
         size_t nt7[1] = {4200}, ps7[1] = {0};
         test_attention(2, 1, 128, 1, nt7, ps7);
+        /* six prefill sequences among decode ones: the sm_90a kernel's TMA descriptors travel as
+         * kernel parameters, F3_MAX_SEQS (4) sequences per launch, so two launches */
+        size_t nt8[8] = {150, 2, 1, 260, 3, 129, 1, 40}, ps8[8] = {0, 10, 50, 7, 300, 0, 9, 1000};
+        test_attention(4, 2, 128, 8, nt8, ps8);
         size_t nt3[2] = {65, 1}, ps3[2] = {0, 63};
         test_attention(4, 2, 64, 2, nt3, ps3);
         size_t nt4[1] = {45};
