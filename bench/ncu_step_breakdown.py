@@ -10,8 +10,9 @@ NCU.csv comes from
 The step is the kernels after the second-to-last argmax up to the last one (one decoded token).
 Prints the kernel count, the summed duration and DRAM bytes, then the TOP (default 40) kernel
 names (with grid) by total time: launches, total us, us per launch, achieved read GB/s.
---prefill: the kernels from the first embedding lookup to the first argmax instead (run the bench
-with --context N --chunk N --repeat 1 so that this is one whole prefill of N tokens).
+--prefill: the kernels from the first embedding lookup up to the next one (the first decode step's)
+instead; run the bench with --context N --chunk N --repeat 1 so that this is one whole prefill of N
+tokens in one chunk.
 Under ncu each kernel runs alone, so a tiny kernel's duration includes ~2-3 us of launch floor.
 """
 import collections
@@ -43,11 +44,11 @@ def main():
     am = [i for i in ids if "argmax" in ks[i]["name"]]
     if prefill:
         emb = [i for i in ids if "embedding" in ks[i]["name"]]
-        if not emb or not [i for i in am if i > emb[0]]:
-            print("no embedding kernel followed by an argmax: not a model run", file=sys.stderr)
+        if not emb:
+            print("no embedding kernel: not a model run", file=sys.stderr)
             return 1
-        last = [i for i in am if i > emb[0]][0]
-        step = [i for i in ids if emb[0] <= i <= last]
+        end = emb[1] if len(emb) > 1 else ids[-1] + 1
+        step = [i for i in ids if emb[0] <= i < end]
     elif len(am) < 2:
         print("fewer than two argmax kernels: not a decode run", file=sys.stderr)
         return 1
