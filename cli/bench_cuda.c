@@ -458,6 +458,7 @@ static int time_op(lj_backend *b, int (*fn)(lj_backend *, const void *), const v
 static int op_attn(lj_backend *b, const void *p) { return b->attention(b, (const lj_attention_params *)p); }
 static int op_scan(lj_backend *b, const void *p) { return b->scan(b, (const lj_scan_params *)p); }
 static int op_conv(lj_backend *b, const void *p) { return b->conv1d(b, (const lj_conv1d_params *)p); }
+static int op_scan_floor(lj_backend *b, const void *p) { return ljc->scan_floor(b, *(const size_t *)p); }
 static int op_moe(lj_backend *b, const void *p) { return b->moe(b, (const lj_moe_params *)p); }
 
 /* The expert GEMMs alone, gate|up then down, on rows already grouped by expert: int8 (the W8A16
@@ -655,6 +656,13 @@ static int bench_ops(lj_backend *b, const bshape *s, const char *which, double g
             double bytes = (double)T * D * 2 * 4 + (double)T * 2 * N * 2;   /* x, dt, z, y + B, C */
             printf("selective scan T=%zu D=%zu N=%zu %8.3f %9.0f GB/s   %.0f%% of 3000 GB/s\n", T, D, N, ms,
                    bytes / (ms * 1e-3) / 1e9, bytes / (ms * 1e-3) / 3e10);
+            /* the roofline: the same state-steps' exps and FMAs alone, in registers */
+            size_t steps = T * D * N;
+            double fms;
+            if (time_op(b, op_scan_floor, &steps, 5, &fms)) return -1;
+            printf("  its arithmetic alone (1 ex2 + 3 FMA-pipe ops per state-step, no memory) %8.3f ms: the scan at %.0f%% of it;\n"
+                   "  at that time the scan's bytes would move at %.0f%% of 3000 GB/s (the most any one-exp scan reaches)\n",
+                   fms, 100 * fms / ms, bytes / (fms * 1e-3) / 3e10);
         }
         if (all || !strcmp(which, "conv")) {
             lj_conv1d_params p = {batch, xz, 2 * D, cw, cb, &win, y, D, D, s->d_conv};

@@ -51,6 +51,11 @@ enum { LJC_GEMV_AUTO = 0, LJC_GEMV_OFF = 1 };
 int ljc_w8a16_gemm(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx, void *y,
                    size_t ldy);
 
+/* The selective scan's arithmetic alone for state_steps (T·D·N) state-steps — per state-step one
+ * hardware exp and three FMA-pipe operations on registers, nothing loaded — queued on the stream:
+ * the floor under any scan that computes each decay with one exp (the benchmark's roofline). */
+int ljc_scan_floor(lj_backend *b, size_t state_steps);
+
 /* Milliseconds of GPU time between two points of the backend's stream: ljc_timer_mark records an
  * event; ljc_timer_elapsed waits for the later one. Events are owned by the caller's handle. */
 typedef struct ljc_timer { void *start, *stop; } ljc_timer;

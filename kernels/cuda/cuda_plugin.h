@@ -25,6 +25,7 @@ typedef struct ljc_api {
     int (*timer_stop)(lj_backend *b, ljc_timer *t, double *ms);
     int (*w8a16_gemm)(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx, void *y,
                       size_t ldy);
+    int (*scan_floor)(lj_backend *b, size_t state_steps);
 } ljc_api;
 
 #ifdef __cplusplus
