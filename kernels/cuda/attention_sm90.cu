@@ -313,8 +313,10 @@ static f3_encode_fn f3_encoder(void) {
         void *p = NULL;
         cudaDriverEntryPointQueryResult q;
         if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-            q != cudaDriverEntryPointSuccess)
+            q != cudaDriverEntryPointSuccess) {
             p = NULL;
+            cudaGetLastError();   /* not left pending for the fallback kernel's launch check */
+        }
         return (f3_encode_fn)p;
     }();
     return fn;
@@ -333,30 +335,39 @@ static int f3_map(CUtensorMap *m, const void *base, size_t cols, size_t rows, si
 }
 
 cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads, cudaStream_t st) {
+    static_assert(F3_BM == F3_BN, "one box shape (F3_BN rows) serves Q and K/V");
     cudaError_t e = ljc_smem_optin((const void *)fa3_prefill_kernel, F3_SMEM);
     if (e != cudaSuccess) return e;
-    /* the tensor maps travel as kernel parameters: F3_MAX_SEQS sequences per launch */
-    for (int first = 0; first < pre->n; first += F3_MAX_SEQS) {
-        ljc_seqs sub;
-        sub.n = pre->n - first < F3_MAX_SEQS ? pre->n - first : F3_MAX_SEQS;
-        sub.max_tok = 0;
+    /* The tensor maps travel as kernel parameters: F3_MAX_SEQS sequences per launch. All of them
+     * are made before anything is launched, so a refusal leaves no work done twice. */
+    enum { GROUPS = (LJC_MAX_SEQS + F3_MAX_SEQS - 1) / F3_MAX_SEQS };
+    ljc_seqs sub[GROUPS];
+    fa3_maps maps[GROUPS];
+    memset(maps, 0, sizeof maps);   /* slots past a group's sequences: never read */
+    const int ngroups = (pre->n + F3_MAX_SEQS - 1) / F3_MAX_SEQS;
+    for (int gi = 0; gi < ngroups; gi++) {
+        const int first = gi * F3_MAX_SEQS;
+        ljc_seqs *u = &sub[gi];
+        u->n = pre->n - first < F3_MAX_SEQS ? pre->n - first : F3_MAX_SEQS;
+        u->max_tok = 0;
         int rows = 0;   /* rows of the Q buffer this launch may touch */
-        fa3_maps maps;
-        for (int i = 0; i < sub.n; i++) {
+        for (int i = 0; i < u->n; i++) {
             const int k = first + i;
-            sub.start[i] = pre->start[k];
-            sub.ntok[i] = pre->ntok[k];
-            sub.pos[i] = pre->pos[k];
-            sub.p0[i] = pre->p0[k];
-            sub.p1[i] = pre->p1[k];
-            if (sub.ntok[i] > sub.max_tok) sub.max_tok = sub.ntok[i];
-            if (sub.start[i] + sub.ntok[i] > rows) rows = sub.start[i] + sub.ntok[i];
-            const size_t kv_len = (size_t)(sub.pos[i] + sub.ntok[i]);
-            if (!f3_map(&maps.k[i], sub.p0[i], a->kvdim, kv_len, a->kvdim * 2) ||
-                !f3_map(&maps.v[i], sub.p1[i], a->kvdim, kv_len, a->kvdim * 2))
+            u->start[i] = pre->start[k];
+            u->ntok[i] = pre->ntok[k];
+            u->pos[i] = pre->pos[k];
+            u->p0[i] = pre->p0[k];
+            u->p1[i] = pre->p1[k];
+            if (u->ntok[i] > u->max_tok) u->max_tok = u->ntok[i];
+            if (u->start[i] + u->ntok[i] > rows) rows = u->start[i] + u->ntok[i];
+            const size_t kv_len = (size_t)(u->pos[i] + u->ntok[i]);
+            if (!f3_map(&maps[gi].k[i], u->p0[i], a->kvdim, kv_len, a->kvdim * 2) ||
+                !f3_map(&maps[gi].v[i], u->p1[i], a->kvdim, kv_len, a->kvdim * 2))
                 return cudaErrorNotSupported;
         }
-        if (!f3_map(&maps.q, a->q, (size_t)n_heads * F3_HD, (size_t)rows, a->ldq * 2)) return cudaErrorNotSupported;
+        if (!f3_map(&maps[gi].q, a->q, (size_t)n_heads * F3_HD, (size_t)rows, a->ldq * 2)) return cudaErrorNotSupported;
+    }
+    for (int gi = 0; gi < ngroups; gi++) {
         /* Block order. Query-tile major (each head's tiles heavy to light, head after head) keeps
          * one kv head's K/V hot in L2 while its tiles run: best for long sequences. With few tiles
          * (a few waves of blocks) the heaviest tiles of all heads must start first or the last wave
@@ -364,11 +375,11 @@ cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads,
          * 16K 4.69 ms query-tile major, 4.85 head major, 4.75 kv-group major (each group's query
          * heads back to back); 32K query-tile major and kv-group major alike. */
         fa3_args b = *a;
-        b.n_qtiles = (sub.max_tok + F3_BM - 1) / F3_BM;
+        b.n_qtiles = (sub[gi].max_tok + F3_BM - 1) / F3_BM;
         b.head_major = b.n_qtiles <= 32;
-        dim3 grid = b.head_major ? dim3((unsigned)n_heads, (unsigned)b.n_qtiles, (unsigned)sub.n)
-                                 : dim3((unsigned)b.n_qtiles, (unsigned)n_heads, (unsigned)sub.n);
-        fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(sub, b, maps);
+        dim3 grid = b.head_major ? dim3((unsigned)n_heads, (unsigned)b.n_qtiles, (unsigned)sub[gi].n)
+                                 : dim3((unsigned)b.n_qtiles, (unsigned)n_heads, (unsigned)sub[gi].n);
+        fa3_prefill_kernel<<<grid, F3_THREADS, F3_SMEM, st>>>(sub[gi], b, maps[gi]);
         e = cudaGetLastError();
         if (e != cudaSuccess) return e;
     }

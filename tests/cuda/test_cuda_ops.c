@@ -393,6 +393,12 @@ static void test_attention(size_t H, size_t KVH, size_t hd, size_t ns, const siz
     char what[96];
     snprintf(what, sizeof what, "attention %zu/%zu hd%zu seqs=%zu T=%zu cache<=%zu", H, KVH, hd, ns, T, cap);
     EXPECT_NMSE(what, out, ref, T * qd, TOL);
+    /* and each sequence alone: outputs shrink with the keys they average, so a wrong short
+     * sequence could hide under a long one's energy in the batch's NMSE */
+    for (size_t s = 0, r0 = 0; ns > 1 && s < ns; r0 += ntok[s], s++) {
+        snprintf(what, sizeof what, "  sequence %zu (%zu new, pos %zu)", s, ntok[s], pos[s]);
+        EXPECT_NMSE(what, out + r0 * qd, ref + r0 * qd, ntok[s] * qd, TOL);
+    }
     int cache_ok = 1;
     for (size_t s = 0; s < ns; s++) {
         float *k2 = host_from(dk[s], cap * kvd, ACT), *v2 = host_from(dv[s], cap * kvd, ACT);
