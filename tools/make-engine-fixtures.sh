@@ -12,7 +12,7 @@ TOOL=../shared/tools/make-jamba-fixture
 PATCHED=$(mktemp --suffix=.py); trap 'rm -f "$PATCHED"' EXIT
 sed 's/top = torch.topk(out.double()/top = torch.topk((out[0] if isinstance(out, tuple) else out).double()/' "$TOOL" > "$PATCHED"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(g-periods g-tied-bias g-odd-gqa g-dt-auto g-all-attention)
+[ ${#names[@]} -gt 0 ] || names=(g-periods g-tied-bias g-odd-gqa g-dt-auto g-all-attention g-hd128)
 for n in "${names[@]}"; do
   python3 "$PATCHED" tests/fixtures "$n" "tests/fixtures/$n/spec.json"
 done
