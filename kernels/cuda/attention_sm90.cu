@@ -348,17 +348,11 @@ cudaError_t ljc_fa3_prefill(const ljc_seqs *pre, const fa3_args *a, int n_heads,
     for (int gi = 0; gi < ngroups; gi++) {
         const int first = gi * F3_MAX_SEQS;
         ljc_seqs *u = &sub[gi];
-        u->n = pre->n - first < F3_MAX_SEQS ? pre->n - first : F3_MAX_SEQS;
-        u->max_tok = 0;
+        u->n = u->max_tok = 0;
+        const int cnt = pre->n - first < F3_MAX_SEQS ? pre->n - first : F3_MAX_SEQS;
         int rows = 0;   /* rows of the Q buffer this launch may touch */
-        for (int i = 0; i < u->n; i++) {
-            const int k = first + i;
-            u->start[i] = pre->start[k];
-            u->ntok[i] = pre->ntok[k];
-            u->pos[i] = pre->pos[k];
-            u->p0[i] = pre->p0[k];
-            u->p1[i] = pre->p1[k];
-            if (u->ntok[i] > u->max_tok) u->max_tok = u->ntok[i];
+        for (int i = 0; i < cnt; i++) {
+            ljc_seqs_push(u, pre, first + i);
             if (u->start[i] + u->ntok[i] > rows) rows = u->start[i] + u->ntok[i];
             const size_t kv_len = (size_t)(u->pos[i] + u->ntok[i]);
             if (!f3_map(&maps[gi].k[i], u->p0[i], a->kvdim, kv_len, a->kvdim * 2) ||

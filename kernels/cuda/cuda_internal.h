@@ -99,6 +99,17 @@ static inline void ljc_seqs_fill(ljc_seqs *t, const lj_seq_batch *batch, size_t 
     }
 }
 
+/* Appends sequence i of `from` to t (t->n and t->max_tok kept up to date). */
+static inline void ljc_seqs_push(ljc_seqs *t, const ljc_seqs *from, int i) {
+    const int j = t->n++;
+    t->start[j] = from->start[i];
+    t->ntok[j] = from->ntok[i];
+    t->pos[j] = from->pos[i];
+    t->p0[j] = from->p0[i];
+    t->p1[j] = from->p1[i];
+    if (t->ntok[j] > t->max_tok) t->max_tok = t->ntok[j];
+}
+
 /* Element access for either activation type (bf16 fast path, fp32 precise path). */
 __device__ __forceinline__ float ljc_ld(const float *p) { return *p; }
 __device__ __forceinline__ float ljc_ld(const __nv_bfloat16 *p) { return __bfloat162float(*p); }

@@ -700,15 +700,8 @@ static int attention_launch(lj_backend *b, const lj_attention_params *p, const l
     pre.max_tok = dec.max_tok = 0;
     int dec_kv_max = 0;
     for (int i = 0; i < all->n; i++) {
-        ljc_seqs *t = all->ntok[i] > 1 ? &pre : &dec;
-        int j = t->n++;
-        t->start[j] = all->start[i];
-        t->ntok[j] = all->ntok[i];
-        t->pos[j] = all->pos[i];
-        t->p0[j] = all->p0[i];
-        t->p1[j] = all->p1[i];
-        if (t->ntok[j] > t->max_tok) t->max_tok = t->ntok[j];
-        if (t == &dec && all->pos[i] + 1 > dec_kv_max) dec_kv_max = all->pos[i] + 1;
+        ljc_seqs_push(all->ntok[i] > 1 ? &pre : &dec, all, i);
+        if (all->ntok[i] <= 1 && all->pos[i] + 1 > dec_kv_max) dec_kv_max = all->pos[i] + 1;   /* as dec's */
     }
     int pre_done = 0;
     if (pre.n && HD == 128 && ljc_fa3_ok()) {   /* Hopper: the wgmma kernel (attention_sm90.cu) */
