@@ -552,6 +552,12 @@ static void run_all(void) {
          * kernel parameters, F3_MAX_SEQS (4) sequences per launch, so two launches */
         size_t nt8[8] = {150, 2, 1, 260, 3, 129, 1, 40}, ps8[8] = {0, 10, 50, 7, 300, 0, 9, 1000};
         test_attention(4, 2, 128, 8, nt8, ps8);
+        /* the same head-dim-128 prefills on the mma.sync kernel: what runs on other GPUs, and on
+         * Hopper when the driver makes no TMA descriptor (LJC_FA3=off selects it) */
+        setenv("LJC_FA3", "off", 1);
+        test_attention(8, 2, 128, 2, nt6, ps6);
+        test_attention(4, 2, 128, 8, nt8, ps8);
+        unsetenv("LJC_FA3");
         size_t nt3[2] = {65, 1}, ps3[2] = {0, 63};
         test_attention(4, 2, 64, 2, nt3, ps3);
         size_t nt4[1] = {45};
