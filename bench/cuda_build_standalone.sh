@@ -10,9 +10,13 @@ out=${1:-build-standalone}
 mkdir -p "$out/obj"
 NVCC=${NVCC:-nvcc}
 ARCH="-gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90"
+# NCCL (comm_nccl.cu) where the toolkit has it
+NCCL_DEF=""; NCCL_LIB=""
+nvcc_dir=$(dirname "$(command -v "$NVCC")")
+if [ -f "$nvcc_dir/../include/nccl.h" ] || [ -f /usr/include/nccl.h ]; then NCCL_DEF="-DLONGJAM_HAVE_NCCL=1"; NCCL_LIB="-lnccl"; fi
 pids=""
 for f in kernels/cuda/*.cu; do
-  $NVCC -O2 $ARCH -Xcompiler -fPIC -I. -c "$f" -o "$out/obj/$(basename "$f").o" &
+  $NVCC -O2 $ARCH $NCCL_DEF -Xcompiler -fPIC -I. -c "$f" -o "$out/obj/$(basename "$f").o" &
   pids="$pids $!"
 done
 for p in $pids; do wait "$p"; done   # a failed compile fails the build (set -e), not a stale object
@@ -22,10 +26,10 @@ for f in common/*.c kernels/*.c kernels/cpu/*.c kernels/cuda/*.c tests/test_util
 done
 CUOBJ="$out/obj/*.cu.o $out/obj/kernels_cuda_*.c.o"
 KOBJ=$(for f in kernels/*.c kernels/cpu/*.c; do printf '%s ' "$out/obj/$(echo "$f" | tr / _).o"; done)
-$NVCC -o "$out/test_cuda_ops" $CUOBJ "$out"/obj/common_*.o "$out"/obj/tests_*.o -lcublas -lcublasLt -lm
+$NVCC -o "$out/test_cuda_ops" $CUOBJ "$out"/obj/common_*.o "$out"/obj/tests_*.o -lcublas -lcublasLt $NCCL_LIB -lm
 if [ -f "$out/obj/cli_bench_cuda.c.o" ]; then
   $NVCC -o "$out/ljc_bench" $CUOBJ "$out"/obj/common_*.o $KOBJ \
-    "$out"/obj/cli_bench_cuda.c.o "$out"/obj/bench_ljc_bench_main.c.o -lcublas -lcublasLt -lm -lpthread -ldl
+    "$out"/obj/cli_bench_cuda.c.o "$out"/obj/bench_ljc_bench_main.c.o -lcublas -lcublasLt $NCCL_LIB -lm -lpthread -ldl
 fi
-$NVCC -shared -o "$out/liblongjam-cuda.so" $CUOBJ -Xlinker --version-script=kernels/cuda/plugin.map -lcublas -lcublasLt
+$NVCC -shared -o "$out/liblongjam-cuda.so" $CUOBJ -Xlinker --version-script=kernels/cuda/plugin.map -lcublas -lcublasLt $NCCL_LIB
 echo "built into $out"

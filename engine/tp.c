@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "kernels/backend_open.h"
+#include "kernels/cuda/cuda_plugin.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -100,14 +101,43 @@ void tp_group_free(lj_model *g) {
     free(g);
 }
 
+/* LONGJAM_COMM=nccl: the device ranks' host-staged communicators are replaced by an NCCL group
+ * (the CUDA plugin's comm_nccl.cu; one GPU per rank). Opt-in: it has not yet run on a machine
+ * with several GPUs; unset, or any other value, keeps the host copies. An explicit request that
+ * cannot be met is an error, not a silent fallback. */
+static int use_nccl(lj_model *g, int W, const char *dev, char *err, size_t errlen) {
+    const char *want = getenv("LONGJAM_COMM");
+    if (!want || strcmp(want, "nccl")) return 0;
+    if (strcmp(dev, "cuda"))
+        return lj_errf(err, errlen, "LONGJAM_COMM=nccl: device %s (NCCL serves --device cuda)", dev);
+    const lj_backend_plugin *p = lj_backend_plugin_get("cuda", err, errlen);
+    if (!p) return -1;
+    if (p->extras_size != sizeof(ljc_api)) return lj_errf(err, errlen, "CUDA plugin extras do not match this longjam (rebuild both)");
+    const ljc_api *api = p->extras;
+    lj_backend **bes = lj_calloc((size_t)W, sizeof *bes);
+    lj_comm **nc = lj_calloc((size_t)W, sizeof *nc);
+    if (!bes || !nc) { free(bes); free(nc); return lj_errf(err, errlen, "out of memory"); }
+    for (int r = 0; r < W; r++) bes[r] = g->ranks[r]->be;
+    int rc = api->comm_nccl_group(W, bes, nc, err, errlen);
+    if (!rc)
+        for (int r = 0; r < W; r++) {   /* the staged ones (and their host group) go */
+            lj_comm *old = g->ranks[r]->comm;
+            g->ranks[r]->comm = nc[r];
+            if (old) old->free(old);
+        }
+    free(bes);
+    free(nc);
+    return rc;
+}
+
 int tp_group_load(const char *dir, const lj_load_opts *o, lj_model **out, char *err, size_t errlen) {
     *out = NULL;
     const int W = o->tp;
     const char *dev = o->device ? o->device : "cpu";
     const bool host = !strcmp(dev, "cpu");
     /* device ranks: rank r on GPU (gpu + r) mod the visible count; their collectives go through
-     * host copies (lj_comm_staged) — correct on any number of GPUs, one included; NCCL would be
-     * the fast path and is not written yet */
+     * host copies (lj_comm_staged) — correct on any number of GPUs, one included — or, with
+     * LONGJAM_COMM=nccl and one GPU per rank, through NCCL (see use_nccl) */
     int n_dev = 1;
     if (!host && (n_dev = lj_backend_device_count(dev, err, errlen)) < 1)
         return n_dev < 0 ? -1 : lj_errf(err, errlen, "--tp %d --device %s: no device visible", W, dev);
@@ -141,6 +171,10 @@ int tp_group_load(const char *dir, const lj_load_opts *o, lj_model **out, char *
             goto fail;
         }
         comms[r] = NULL;   /* owned by the rank model now (freed by tp_group_free) */
+    }
+    if (!host && use_nccl(g, W, dev, err, errlen)) {
+        lj_err_prefix(err, errlen, "--tp %d", W);
+        goto fail;
     }
     g->expert_dtype = g->ranks[0]->expert_dtype;
     g->plan = g->ranks[0]->plan;

@@ -5,11 +5,13 @@
  *
  * Implementations: kernels/cpu/comm_cpu.c (threads of one process over shared memory: the CPU
  * backend, and the reference the tensor-parallel math is tested against in CI); kernels/comm_staged.c
- * (the same through host copies, for device backends). An NCCL one for CUDA ranks (one thread per
- * GPU, collectives on their own stream) plugs in behind the same table.
+ * (the same through host copies, for device backends); kernels/cuda/comm_nccl.cu (NCCL for CUDA
+ * ranks, one GPU each, collectives queued on each rank's stream; opt-in, LONGJAM_COMM=nccl, until
+ * it has run on several GPUs).
  *
- * Determinism: a sum is formed in rank order (rank 0 + rank 1 + ...) and the same bytes land on
- * every rank, so replicated activations never drift apart between ranks.
+ * Determinism: the same bytes land on every rank, so replicated activations never drift apart
+ * between ranks; the CPU and staged communicators also form each sum in rank order (rank 0 +
+ * rank 1 + ...), NCCL in its own order (in fp32 for bf16 buffers).
  *
  * Failure: a rank that fails between collectives calls `abort`; every rank waiting in (or later
  * entering) a collective of the group then returns -1 with "aborted by rank r: <message>", so a

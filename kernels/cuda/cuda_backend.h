@@ -56,6 +56,12 @@ int ljc_w8a16_gemm(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, 
  * the floor under any scan that computes each decay with one exp (the benchmark's roofline). */
 int ljc_scan_floor(lj_backend *b, size_t state_steps);
 
+/* An NCCL group over the backends bes[0..world) (one GPU each, in this process): ranks[r] for
+ * r < world, their collectives on each backend's stream (comm_nccl.cu). Returns 0, or -1 with a
+ * message (ranks sharing a GPU, NCCL missing at build time, NCCL's own errors). */
+struct lj_comm;
+int ljc_comm_nccl_group(int world, lj_backend *const *bes, struct lj_comm **ranks, char *err, size_t errlen);
+
 /* Milliseconds of GPU time between two points of the backend's stream: ljc_timer_mark records an
  * event; ljc_timer_elapsed waits for the later one. Events are owned by the caller's handle. */
 typedef struct ljc_timer { void *start, *stop; } ljc_timer;

@@ -26,6 +26,7 @@ typedef struct ljc_api {
     int (*w8a16_gemm)(lj_backend *b, const lj_tensor *w, size_t E, const int *cnt, const void *x, size_t ldx, void *y,
                       size_t ldy);
     int (*scan_floor)(lj_backend *b, size_t state_steps);
+    int (*comm_nccl_group)(int world, lj_backend *const *bes, struct lj_comm **ranks, char *err, size_t errlen);
 } ljc_api;
 
 #ifdef __cplusplus

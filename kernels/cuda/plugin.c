@@ -28,7 +28,7 @@ static int plugin_device_count(void) {
 
 static const ljc_api api = {
     ljc_device_info, ljc_fill_random, ljc_fill_alog, ljc_set_moe_gemm, ljc_timer_start, ljc_timer_stop, ljc_w8a16_gemm,
-    ljc_scan_floor,
+    ljc_scan_floor, ljc_comm_nccl_group,
 };
 
 static const lj_backend_plugin plugin = {
