@@ -8,12 +8,16 @@
  *     another's decode token equals running them apart;
  *   - a world that does not divide the model (3 ranks) is refused with a message naming the
  *     dimension.
- * usage: tp_parity FIXTURE_DIR WORLD... */
+ * usage: tp_parity FIXTURE_DIR WORLD...
+ * TP_PARITY_DEVICE=cuda runs both sides on the CUDA backend (with LONGJAM_CUDA_PRECISION=fp32 for
+ * these bounds; ranks share GPUs through host copies, or use NCCL with LONGJAM_COMM=nccl, which
+ * needs a GPU per rank): skipped without a GPU, or with fewer GPUs than ranks under NCCL. */
 #include "engine/model.h"
 #include "engine_ref.h"
 #include "test_util.h"
 
 #include "common/error.h"
+#include "kernels/backend_open.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +73,22 @@ int main(int argc, char **argv) {
     engine_ref r;
     if (engine_ref_load(dir, &r, err, sizeof err)) { fprintf(stderr, "SKIP: %s\n", err); return TEST_SKIP; }
     const size_t T = r.T, V = r.V;
+    const char *device = getenv("TP_PARITY_DEVICE");
+    if (device && strcmp(device, "cpu")) {
+        const int n = lj_backend_device_count(device, err, sizeof err);
+        const char *comm = getenv("LONGJAM_COMM");
+        int need = 1;
+        for (int i = 2; i < argc; i++)
+            if (comm && !strcmp(comm, "nccl") && atoi(argv[i]) > need) need = atoi(argv[i]);
+        if (n < need) {
+            fprintf(stderr, "SKIP: %d %s device(s), %d needed%s%s\n", n < 0 ? 0 : n, device, need, n < 0 ? ": " : "",
+                    n < 0 ? err : "");
+            engine_ref_free(&r);
+            return TEST_SKIP;
+        }
+    }
     lj_model *one;
-    lj_load_opts o1 = {.threads = 1};
+    lj_load_opts o1 = {.threads = 1, .device = device};
     if (lj_model_load(dir, &o1, &one, err, sizeof err)) { fprintf(stderr, "load: %s\n", err); return 1; }
     float *l1 = malloc(T * V * sizeof *l1), *lw = malloc(T * V * sizeof *lw);
     CHECKF(!prefill_all(one, &r, 0, l1, err), "single rank: %s", err);
@@ -79,7 +97,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         const int W = atoi(argv[i]);
         lj_model *m;
-        lj_load_opts ow = {.threads = W, .tp = W};
+        lj_load_opts ow = {.threads = W, .tp = W, .device = device};
         if (lj_model_load(dir, &ow, &m, err, sizeof err)) { CHECKF(0, "--tp %d: %s", W, err); continue; }
         char what[64];
         snprintf(what, sizeof what, "tp %d", W);
@@ -108,7 +126,7 @@ int main(int argc, char **argv) {
     }
     /* a world that does not divide: refused, naming the dimension */
     lj_model *bad = NULL;
-    lj_load_opts o3 = {.threads = 1, .tp = 3};
+    lj_load_opts o3 = {.threads = 1, .tp = 3, .device = device};
     int rc = lj_model_load(dir, &o3, &bad, err, sizeof err);
     CHECKF(rc != 0 && bad == NULL && strstr(err, "is not a multiple of 3"), "--tp 3: rc %d, message: %s", rc, rc ? err : "");
     if (rc) printf("--tp 3: %s\n", err);
