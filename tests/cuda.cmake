@@ -16,6 +16,20 @@ if(TARGET lj_kernels_cuda)
     add_test(NAME cuda_model_bf16_${fx} COMMAND test_cuda_model ${dir} bf16)
     set_tests_properties(cuda_model_${fx} cuda_model_bf16_${fx} PROPERTIES SKIP_RETURN_CODE 77 LABELS cuda)
   endforeach()
+
+  # Tensor parallel on the CUDA backend in its fp32 mode (tests/tp_parity.c with the backend linked
+  # in): ranks through host copies (several ranks may share one GPU), and through NCCL (one GPU per
+  # rank: skipped with fewer GPUs than ranks).
+  lj_test_program(tp_parity_cuda SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tp_parity.c ${CMAKE_CURRENT_SOURCE_DIR}/engine_ref.c
+                  LIBS lj_engine lj_kernels_cuda)
+  add_test(NAME cuda_tp_parity_tiny-fp32 COMMAND tp_parity_cuda ${LJ_FIXTURES}/models/tiny-fp32 2 4)
+  add_test(NAME cuda_tp_parity_nccl_tiny-fp32 COMMAND tp_parity_cuda ${LJ_FIXTURES}/models/tiny-fp32 2)
+  set_tests_properties(cuda_tp_parity_tiny-fp32 cuda_tp_parity_nccl_tiny-fp32 PROPERTIES
+                       SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS cuda)
+  set_tests_properties(cuda_tp_parity_tiny-fp32 PROPERTIES
+                       ENVIRONMENT "TP_PARITY_DEVICE=cuda;LONGJAM_CUDA_PRECISION=fp32")
+  set_tests_properties(cuda_tp_parity_nccl_tiny-fp32 PROPERTIES
+                       ENVIRONMENT "TP_PARITY_DEVICE=cuda;LONGJAM_CUDA_PRECISION=fp32;LONGJAM_COMM=nccl")
 endif()
 
 # kernels/cuda/wgmma_gen.cuh is generated (long inline-PTX operand lists): it must be what

@@ -16,16 +16,3 @@ add_test(NAME tp_parity_g-tied-bias COMMAND tp_parity ${CMAKE_CURRENT_SOURCE_DIR
 set_tests_properties(tp_parity_tiny-fp32 tp_parity_tiny-bf16 tp_parity_tiny-chat tp_parity_g-all-attention
                      tp_parity_g-tied-bias PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
-# The same on the CUDA backend in its fp32 mode (GPU machine; skipped without a GPU): ranks through
-# host copies (several ranks may share one GPU), and through NCCL (one GPU per rank: skipped on
-# machines with fewer GPUs than ranks).
-if(LONGJAM_HAVE_CUDA)
-  add_test(NAME tp_parity_cuda_tiny-fp32 COMMAND tp_parity ${LJ_FIXTURES}/models/tiny-fp32 2 4)
-  add_test(NAME tp_parity_cuda_nccl_tiny-fp32 COMMAND tp_parity ${LJ_FIXTURES}/models/tiny-fp32 2)
-  set_tests_properties(tp_parity_cuda_tiny-fp32 tp_parity_cuda_nccl_tiny-fp32 PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
-  set_tests_properties(tp_parity_cuda_tiny-fp32 PROPERTIES
-                       ENVIRONMENT "TP_PARITY_DEVICE=cuda;LONGJAM_CUDA_PRECISION=fp32")
-  set_tests_properties(tp_parity_cuda_nccl_tiny-fp32 PROPERTIES
-                       ENVIRONMENT "TP_PARITY_DEVICE=cuda;LONGJAM_CUDA_PRECISION=fp32;LONGJAM_COMM=nccl")
-endif()
-
