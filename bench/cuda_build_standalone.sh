@@ -10,10 +10,10 @@ out=${1:-build-standalone}
 mkdir -p "$out/obj"
 NVCC=${NVCC:-nvcc}
 ARCH="-gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90"
-# NCCL (comm_nccl.cu) where the toolkit has it
-NCCL_DEF=""; NCCL_LIB=""
+# NCCL (comm_nccl.cu) where the toolkit has nccl.h; libnccl is opened at run time (dlopen)
+NCCL_DEF=""; NCCL_LIB="-ldl"
 nvcc_dir=$(dirname "$(command -v "$NVCC")")
-if [ -f "$nvcc_dir/../include/nccl.h" ] || [ -f /usr/include/nccl.h ]; then NCCL_DEF="-DLONGJAM_HAVE_NCCL=1"; NCCL_LIB="-lnccl"; fi
+if [ -f "$nvcc_dir/../include/nccl.h" ] || [ -f /usr/include/nccl.h ]; then NCCL_DEF="-DLONGJAM_HAVE_NCCL=1"; fi
 pids=""
 for f in kernels/cuda/*.cu; do
   $NVCC -O2 $ARCH $NCCL_DEF -Xcompiler -fPIC -I. -c "$f" -o "$out/obj/$(basename "$f").o" &

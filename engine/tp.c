@@ -259,8 +259,14 @@ int tp_group_forward(lj_model *g, lj_seq_step *steps, size_t n_steps, float *log
     }
     if (rc) {
         lj_errf(err, errlen, "%s", jobs[first].err);
-        for (int r = 0; r < W; r++)
+        int failed = 0;
+        for (int r = 0; r < W; r++) {
+            failed += jobs[r].rc != 0;
             if (strstr(jobs[r].err, "aborted by rank")) g->broken = 1;
+        }
+        /* some ranks finished the step and others did not: their states no longer agree (under
+         * NCCL a rank whose collectives were queued before an abort returns without an error) */
+        if (failed < W) g->broken = 1;
     } else {
         for (size_t s = 0; s < n_steps; s++) steps[s].state->len += steps[s].n_tokens;
     }

@@ -54,10 +54,26 @@ int ljc_pinned(lj_backend *b, size_t bytes, void **out) {
     return 0;
 }
 
+/* ---- the calling thread's device ---------------------------------------------------------
+ * Every entry point of the table makes the backend's GPU current first: the engine calls a backend
+ * from whichever thread runs its replica or tensor-parallel rank, and allocations, streams, cuBLAS
+ * handles and launches all belong to one device (without it, a second GPU's rank allocated and
+ * launched on the first). cudaGetDevice is a thread-local read; cudaSetDevice runs on a change. */
+static int ljc_bind(lj_backend *b) {
+    const int want = ljc_of(b)->device;
+    int cur = -1;
+    if (cudaGetDevice(&cur) == cudaSuccess && cur == want) return 0;
+    cudaError_t e = cudaSetDevice(want);
+    if (e == cudaSuccess) return 0;
+    cudaGetLastError();
+    return ljc_set_err(b, "cudaSetDevice(%d): %s", want, cudaGetErrorString(e));
+}
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 static int cuda_alloc(lj_backend *b, size_t bytes, void **p) {
     *p = NULL;
+    if (ljc_bind(b)) return -1;
     if (bytes == 0) bytes = 64;
     cudaError_t e = cudaMalloc(p, bytes);
     if (e != cudaSuccess) {
@@ -73,6 +89,7 @@ static int cuda_alloc(lj_backend *b, size_t bytes, void **p) {
 
 static void cuda_free(lj_backend *b, void *p) {
     if (!p) return;
+    ljc_bind(b);
     cudaStreamSynchronize(ljc_of(b)->stream);
     cudaFree(p);
 }
@@ -118,6 +135,7 @@ static int src_to_f32(const void *src, lj_dtype t, size_t i, float *out) {
 
 /* Host → device with conversion on the host, in slices so that the staging buffer stays small. */
 static int cuda_upload(lj_backend *b, void *dst, lj_dtype dt, const void *src, lj_dtype st, size_t n) {
+    if (ljc_bind(b)) return -1;
     ljc_impl *im = ljc_of(b);
     size_t dsz = lj_dtype_size(dt);
     if (!dsz || !lj_dtype_size(st)) return ljc_set_err(b, "cuda upload: unknown dtype %d -> %d", (int)st, (int)dt);
@@ -155,6 +173,7 @@ static int cuda_upload(lj_backend *b, void *dst, lj_dtype dt, const void *src, l
 }
 
 static int cuda_download(lj_backend *b, void *dst, lj_dtype dt, const void *src, lj_dtype st, size_t n) {
+    if (ljc_bind(b)) return -1;
     ljc_impl *im = ljc_of(b);
     size_t ssz = lj_dtype_size(st);
     if (!ssz) return ljc_set_err(b, "cuda download: unknown dtype %d", (int)st);
@@ -179,11 +198,13 @@ static int cuda_download(lj_backend *b, void *dst, lj_dtype dt, const void *src,
 }
 
 static int cuda_copy(lj_backend *b, void *dst, const void *src, size_t bytes) {
+    if (ljc_bind(b)) return -1;
     LJC_CUDA(b, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ljc_of(b)->stream));
     return 0;
 }
 
 static int cuda_zero(lj_backend *b, void *dst, size_t bytes) {
+    if (ljc_bind(b)) return -1;
     LJC_CUDA(b, cudaMemsetAsync(dst, 0, bytes, ljc_of(b)->stream));
     return 0;
 }
@@ -225,6 +246,7 @@ int ljc_device_sm90a(void) {
 }
 
 static int cuda_sync(lj_backend *b) {
+    if (ljc_bind(b)) return -1;
     LJC_CUDA(b, cudaStreamSynchronize(ljc_of(b)->stream));
     LJC_CUDA(b, cudaGetLastError());
     return 0;
@@ -234,6 +256,7 @@ static void cuda_destroy(lj_backend *b) {
     if (!b) return;
     ljc_impl *im = ljc_of(b);
     if (im) {
+        ljc_bind(b);
         if (im->stream) cudaStreamSynchronize(im->stream);
         if (im->cublas) cublasDestroy(im->cublas);
         ljc_moe_free_tables(im);
@@ -244,6 +267,20 @@ static void cuda_destroy(lj_backend *b) {
     }
     free(b);
 }
+
+/* the ops (ops_*.cu) behind ljc_bind */
+#define LJC_BOUND_OP(op, P) \
+    static int bound_##op(lj_backend *b, const P *p) { return ljc_bind(b) ? -1 : ljc_##op(b, p); }
+LJC_BOUND_OP(embedding, lj_embedding_params)
+LJC_BOUND_OP(matmul, lj_matmul_params)
+LJC_BOUND_OP(rmsnorm, lj_rmsnorm_params)
+LJC_BOUND_OP(silu_mul, lj_silu_mul_params)
+LJC_BOUND_OP(add, lj_add_params)
+LJC_BOUND_OP(conv1d, lj_conv1d_params)
+LJC_BOUND_OP(scan, lj_scan_params)
+LJC_BOUND_OP(attention, lj_attention_params)
+LJC_BOUND_OP(moe, lj_moe_params)
+LJC_BOUND_OP(argmax, lj_argmax_params)
 
 extern "C" int ljc_device_available(char *why, size_t whylen) {
     int n = 0;
@@ -259,7 +296,7 @@ extern "C" int ljc_device_available(char *why, size_t whylen) {
 
 /* Device memory for the memory plan (engine/plan.h). */
 static int ljc_mem_info(lj_backend *b, size_t *free_bytes, size_t *total_bytes) {
-    LJC_CUDA(b, cudaSetDevice(ljc_of(b)->device));
+    if (ljc_bind(b)) return -1;
     LJC_CUDA(b, cudaMemGetInfo(free_bytes, total_bytes));
     return 0;
 }
@@ -334,16 +371,16 @@ extern "C" int lj_backend_cuda_new(int gpu, lj_backend **out, char *err, size_t 
     b->copy = cuda_copy;
     b->zero = cuda_zero;
     b->sync = cuda_sync;
-    b->embedding = ljc_embedding;
-    b->matmul = ljc_matmul;
-    b->rmsnorm = ljc_rmsnorm;
-    b->silu_mul = ljc_silu_mul;
-    b->add = ljc_add;
-    b->conv1d = ljc_conv1d;
-    b->scan = ljc_scan;
-    b->attention = ljc_attention;
-    b->moe = ljc_moe;
-    b->argmax = ljc_argmax;
+    b->embedding = bound_embedding;
+    b->matmul = bound_matmul;
+    b->rmsnorm = bound_rmsnorm;
+    b->silu_mul = bound_silu_mul;
+    b->add = bound_add;
+    b->conv1d = bound_conv1d;
+    b->scan = bound_scan;
+    b->attention = bound_attention;
+    b->moe = bound_moe;
+    b->argmax = bound_argmax;
     b->mem_info = ljc_mem_info;
     *out = b;
     return 0;

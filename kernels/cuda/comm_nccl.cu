@@ -10,11 +10,16 @@
  *
  * Abort: the failing rank marks the group and aborts every communicator (ncclCommAbort may be
  * called from another thread), which ends collectives other ranks have queued or are waiting on;
- * their next call returns the message. NVLink multicast stays off (NCCL_NVLS_ENABLE=0 unless the
- * environment already says otherwise): on shared hosts it can take GPUs out of service.
+ * their next call returns the message. A rank reads its communicator and queues its collective
+ * under the group's lock, so an abort never frees a communicator under a call in progress; with
+ * NCCL_RUNTIME_CONNECT=0 (connections made at init; unless the environment says otherwise) the
+ * queueing never waits for peers while holding it. NVLink multicast stays off
+ * (NCCL_NVLS_ENABLE=0 unless the environment already says otherwise): on shared hosts it can take
+ * GPUs out of service.
  *
- * Built only where CMake (or bench/cuda_build_standalone.sh) finds nccl.h and libnccl
- * (LONGJAM_HAVE_NCCL); otherwise ljc_comm_nccl_group says so. */
+ * libnccl is opened when a group is first made (dlopen), not linked: a machine without NCCL
+ * still runs the CUDA backend. Compiled where CMake (or bench/cuda_build_standalone.sh) finds
+ * nccl.h (LONGJAM_HAVE_NCCL); otherwise ljc_comm_nccl_group says so. */
 #include "kernels/comm.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_internal.h"
@@ -35,8 +40,44 @@ static int group_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 #if defined(LONGJAM_HAVE_NCCL)
+#include <dlfcn.h>
 #include <nccl.h>
 #include <pthread.h>
+
+/* the NCCL functions used here, from libnccl.so.2 */
+struct nccl_lib {
+    ncclResult_t (*init_all)(ncclComm_t *, int, const int *);
+    ncclResult_t (*all_reduce)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t);
+    ncclResult_t (*all_gather)(const void *, void *, size_t, ncclDataType_t, ncclComm_t, cudaStream_t);
+    ncclResult_t (*abort)(ncclComm_t);
+    ncclResult_t (*destroy)(ncclComm_t);
+    const char *(*error_string)(ncclResult_t);
+    char why[160];   /* empty when loaded */
+};
+static const nccl_lib *nccl_load(void) {
+    static const nccl_lib lib = [] {   /* C++ static: once, thread-safe */
+        nccl_lib l;
+        memset(&l, 0, sizeof l);
+        void *h = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+        if (!h) h = dlopen("libnccl.so", RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            snprintf(l.why, sizeof l.why, "cannot load libnccl: %s", dlerror());
+            return l;
+        }
+        l.init_all = (ncclResult_t(*)(ncclComm_t *, int, const int *))dlsym(h, "ncclCommInitAll");
+        l.all_reduce = (ncclResult_t(*)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t,
+                                        cudaStream_t))dlsym(h, "ncclAllReduce");
+        l.all_gather = (ncclResult_t(*)(const void *, void *, size_t, ncclDataType_t, ncclComm_t, cudaStream_t))dlsym(
+            h, "ncclAllGather");
+        l.abort = (ncclResult_t(*)(ncclComm_t))dlsym(h, "ncclCommAbort");
+        l.destroy = (ncclResult_t(*)(ncclComm_t))dlsym(h, "ncclCommDestroy");
+        l.error_string = (const char *(*)(ncclResult_t))dlsym(h, "ncclGetErrorString");
+        if (!l.init_all || !l.all_reduce || !l.all_gather || !l.abort || !l.destroy || !l.error_string)
+            snprintf(l.why, sizeof l.why, "libnccl lacks a function this build uses (%s)", dlerror());
+        return l;
+    }();
+    return &lib;
+}
 
 struct nccl_group {
     int world, refs;
@@ -59,33 +100,40 @@ static int nccl_fail(lj_comm *c, const char *what, const char *msg) {
     return -1;
 }
 
-/* -1 with the group's abort message in c->err once the group was aborted, else 0 */
-static int nccl_aborted(nccl_rank *r, const char *what) {
-    pthread_mutex_lock(&r->g->mu);
-    int a = r->g->aborted;
-    char why[200];
-    if (a) memcpy(why, r->g->why, sizeof why);
-    pthread_mutex_unlock(&r->g->mu);
-    return a ? nccl_fail(&r->pub, what, why) : 0;
+/* marks the group aborted and aborts every communicator; g->mu held */
+static void nccl_abort_locked(nccl_group *g, int rank, const char *why) {
+    if (g->aborted) return;
+    g->aborted = 1;
+    snprintf(g->why, sizeof g->why, "aborted by rank %d: %.150s", rank, why ? why : "");
+    for (int i = 0; i < g->world; i++) nccl_load()->abort(g->comms[i]);   /* frees them too */
 }
 
 static void nccl_abort(lj_comm *c, const char *why) {
     nccl_rank *r = (nccl_rank *)c;
-    nccl_group *g = r->g;
-    pthread_mutex_lock(&g->mu);
-    if (!g->aborted) {
-        g->aborted = 1;
-        snprintf(g->why, sizeof g->why, "aborted by rank %d: %.150s", c->rank, why ? why : "");
-        for (int i = 0; i < g->world; i++) ncclCommAbort(g->comms[i]);   /* frees them too */
-    }
-    pthread_mutex_unlock(&g->mu);
+    pthread_mutex_lock(&r->g->mu);
+    nccl_abort_locked(r->g, c->rank, why);
+    pthread_mutex_unlock(&r->g->mu);
 }
 
-static int nccl_check(nccl_rank *r, const char *what, ncclResult_t res) {
-    if (res == ncclSuccess) return 0;
+/* Queues call(this rank's communicator) under the group's lock, so that an abort cannot free the
+ * communicator under it: -1 with the message when the group was aborted or NCCL fails (which
+ * aborts the group), else 0. */
+template <typename F> static int nccl_locked(nccl_rank *r, const char *what, F call) {
+    nccl_group *g = r->g;
     char msg[200];
-    snprintf(msg, sizeof msg, "NCCL: %s", ncclGetErrorString(res));
-    nccl_abort(&r->pub, msg);
+    pthread_mutex_lock(&g->mu);
+    if (g->aborted) {
+        snprintf(msg, sizeof msg, "%s", g->why);
+    } else {
+        const ncclResult_t res = call(g->comms[r->pub.rank]);
+        if (res == ncclSuccess) {
+            pthread_mutex_unlock(&g->mu);
+            return 0;
+        }
+        snprintf(msg, sizeof msg, "NCCL: %s", nccl_load()->error_string(res));
+        nccl_abort_locked(g, r->pub.rank, msg);
+    }
+    pthread_mutex_unlock(&g->mu);
     return nccl_fail(&r->pub, what, msg);
 }
 
@@ -103,7 +151,6 @@ __global__ void nccl_narrow(const float *in, __nv_bfloat16 *out, size_t n) {
 /* What both collectives check first: -1 (error in c->err), 1 (nothing to do: n = 0) or 0 with the
  * rank's device current. */
 static int nccl_begin(nccl_rank *r, const char *what, lj_dtype dt, size_t n) {
-    if (nccl_aborted(r, what)) return -1;
     if (dt != LJ_F32 && dt != LJ_BF16) return nccl_fail(&r->pub, what, "dtype other than f32/bf16");
     if (!n) return 1;
     if (cudaSetDevice(ljc_of(r->b)->device) != cudaSuccess) {
@@ -117,9 +164,10 @@ static int nccl_all_reduce(lj_comm *c, void *buf, lj_dtype dt, size_t n) {
     nccl_rank *r = (nccl_rank *)c;
     const int go = nccl_begin(r, "all-reduce", dt, n);
     if (go) return go < 0 ? -1 : 0;
+    const nccl_lib *lib = nccl_load();
     cudaStream_t st = ljc_of(r->b)->stream;
-    ncclComm_t comm = r->g->comms[c->rank];
-    if (dt == LJ_F32) return nccl_check(r, "all-reduce", ncclAllReduce(buf, buf, n, ncclFloat32, ncclSum, comm, st));
+    if (dt == LJ_F32)
+        return nccl_locked(r, "all-reduce", [&](ncclComm_t comm) { return lib->all_reduce(buf, buf, n, ncclFloat32, ncclSum, comm, st); });
     if (n > r->cap) {
         cudaFree(r->wide);
         r->wide = NULL;
@@ -133,8 +181,10 @@ static int nccl_all_reduce(lj_comm *c, void *buf, lj_dtype dt, size_t n) {
     }
     const unsigned blocks = (unsigned)(n / 256 + 1 < 4096 ? n / 256 + 1 : 4096);
     nccl_widen<<<blocks, 256, 0, st>>>((const __nv_bfloat16 *)buf, r->wide, n);
-    if (nccl_check(r, "all-reduce", ncclAllReduce(r->wide, r->wide, n, ncclFloat32, ncclSum, comm, st))) return -1;
-    nccl_narrow<<<blocks, 256, 0, st>>>(r->wide, (__nv_bfloat16 *)buf, n);
+    float *w = r->wide;
+    if (nccl_locked(r, "all-reduce", [&](ncclComm_t comm) { return lib->all_reduce(w, w, n, ncclFloat32, ncclSum, comm, st); }))
+        return -1;
+    nccl_narrow<<<blocks, 256, 0, st>>>(w, (__nv_bfloat16 *)buf, n);
     if (cudaGetLastError() != cudaSuccess) return nccl_fail(c, "all-reduce", "kernel launch failed");
     return 0;
 }
@@ -143,8 +193,9 @@ static int nccl_all_gather(lj_comm *c, const void *in, void *out, lj_dtype dt, s
     nccl_rank *r = (nccl_rank *)c;
     const int go = nccl_begin(r, "all-gather", dt, n);
     if (go) return go < 0 ? -1 : 0;
-    return nccl_check(r, "all-gather",
-                      ncclAllGather(in, out, n, nccl_type(dt), r->g->comms[c->rank], ljc_of(r->b)->stream));
+    const nccl_lib *lib = nccl_load();
+    cudaStream_t st = ljc_of(r->b)->stream;
+    return nccl_locked(r, "all-gather", [&](ncclComm_t comm) { return lib->all_gather(in, out, n, nccl_type(dt), comm, st); });
 }
 
 static void nccl_free(lj_comm *c) {
@@ -153,7 +204,7 @@ static void nccl_free(lj_comm *c) {
     nccl_group *g = r->g;
     cudaFree(r->wide);
     pthread_mutex_lock(&g->mu);
-    if (!g->aborted) ncclCommDestroy(g->comms[c->rank]);   /* after an abort they are gone */
+    if (!g->aborted) nccl_load()->destroy(g->comms[c->rank]);   /* after an abort they are gone */
     const int last = --g->refs == 0;
     pthread_mutex_unlock(&g->mu);
     free(r);
@@ -166,6 +217,7 @@ static void nccl_free(lj_comm *c) {
 
 extern "C" int ljc_comm_nccl_group(int world, lj_backend *const *bes, lj_comm **ranks, char *err, size_t errlen) {
     if (world < 1) return group_err(err, errlen, "NCCL group of %d ranks", world);
+    if (nccl_load()->why[0]) return group_err(err, errlen, "NCCL: %s", nccl_load()->why);
     for (int i = 0; i < world; i++)
         for (int j = 0; j < i; j++)
             if (ljc_of(bes[j])->device == ljc_of(bes[i])->device)
@@ -182,15 +234,16 @@ extern "C" int ljc_comm_nccl_group(int world, lj_backend *const *bes, lj_comm **
     ncclResult_t res = ncclSuccess;
     if (ok) {
         for (int i = 0; i < world; i++) devs[i] = ljc_of(bes[i])->device;
-        setenv("NCCL_NVLS_ENABLE", "0", 0);   /* multicast off unless the environment decided */
-        res = ncclCommInitAll(comms, world, devs);
+        setenv("NCCL_NVLS_ENABLE", "0", 0);      /* multicast off unless the environment decided */
+        setenv("NCCL_RUNTIME_CONNECT", "0", 0);  /* connect at init: no queueing waits for peers */
+        res = nccl_load()->init_all(comms, world, devs);
     }
     free(devs);
     if (!ok || res != ncclSuccess) {
         for (int i = 0; rs && i < world; i++) free(rs[i]);
         free(rs); free(comms); free(g);
         return !ok ? group_err(err, errlen, "NCCL group: out of memory")
-                   : group_err(err, errlen, "NCCL: ncclCommInitAll over %d GPUs: %s", world, ncclGetErrorString(res));
+                   : group_err(err, errlen, "NCCL: ncclCommInitAll over %d GPUs: %s", world, nccl_load()->error_string(res));
     }
     pthread_mutex_init(&g->mu, NULL);
     g->world = g->refs = world;
