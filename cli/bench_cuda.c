@@ -773,12 +773,10 @@ int bench_cuda_main(int argc, char **argv) {
     if (shape_load(shape_arg, &m.s)) return 2;
     if (layers && layers < m.s.layers) m.s.layers = layers;
     char err[512];
-    const lj_backend_plugin *plug = lj_backend_plugin_get("cuda", err, sizeof err);
-    if (!plug || plug->extras_size != sizeof(ljc_api)) {
-        fprintf(stderr, "bench: %s\n", plug ? "CUDA plugin extras do not match this longjam (rebuild both)" : err);
+    if (!(ljc = ljc_api_get(err, sizeof err))) {
+        fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
-    ljc = plug->extras;
     if (lj_backend_open("cuda", 0, gpu, &m.b, err, sizeof err)) { fprintf(stderr, "bench: %s\n", err); return 1; }
     lj_backend *b = m.b;
     char dev[128];

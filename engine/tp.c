@@ -110,10 +110,8 @@ static int use_nccl(lj_model *g, int W, const char *dev, char *err, size_t errle
     if (!want || strcmp(want, "nccl")) return 0;
     if (strcmp(dev, "cuda"))
         return lj_errf(err, errlen, "LONGJAM_COMM=nccl: device %s (NCCL serves --device cuda)", dev);
-    const lj_backend_plugin *p = lj_backend_plugin_get("cuda", err, errlen);
-    if (!p) return -1;
-    if (p->extras_size != sizeof(ljc_api)) return lj_errf(err, errlen, "CUDA plugin extras do not match this longjam (rebuild both)");
-    const ljc_api *api = p->extras;
+    const ljc_api *api = ljc_api_get(err, errlen);
+    if (!api) return -1;
     lj_backend **bes = lj_calloc((size_t)W, sizeof *bes);
     lj_comm **nc = lj_calloc((size_t)W, sizeof *nc);
     if (!bes || !nc) { free(bes); free(nc); return lj_errf(err, errlen, "out of memory"); }

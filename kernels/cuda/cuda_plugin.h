@@ -1,14 +1,17 @@
 /* The CUDA plugin's extras (lj_backend_plugin.extras for "cuda"): the functions of
  * kernels/cuda/cuda_backend.h as a table, so that code outside the plugin (the synthetic GPU
- * benchmark in cli/bench_cuda.c) calls them without linking CUDA. Get it with
- * ljc_api_get (cli side) or lj_backend_plugin_get("cuda")->extras. */
+ * benchmark in cli/bench_cuda.c, the engine's NCCL ranks) calls them without linking CUDA. Get it
+ * with ljc_api_get below. */
 #ifndef LJ_KERNELS_CUDA_PLUGIN_H
 #define LJ_KERNELS_CUDA_PLUGIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "kernels/backend.h"
+#include "kernels/backend_open.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +31,18 @@ typedef struct ljc_api {
     int (*scan_floor)(lj_backend *b, size_t state_steps);
     int (*comm_nccl_group)(int world, lj_backend *const *bes, struct lj_comm **ranks, char *err, size_t errlen);
 } ljc_api;
+
+/* The loaded CUDA plugin's table, or NULL with the reason in err (no plugin, or one built from
+ * other sources than this program). */
+static inline const ljc_api *ljc_api_get(char *err, size_t errlen) {
+    const lj_backend_plugin *p = lj_backend_plugin_get("cuda", err, errlen);
+    if (!p) return NULL;
+    if (p->extras_size != sizeof(ljc_api)) {
+        snprintf(err, errlen, "CUDA plugin extras do not match this longjam (rebuild both)");
+        return NULL;
+    }
+    return (const ljc_api *)p->extras;
+}
 
 #ifdef __cplusplus
 }
